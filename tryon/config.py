@@ -1,0 +1,335 @@
+"""``params.yaml`` -> frozen, validated dataclasses (no torch here).
+
+One section per pipeline stage (the stage slug is the section name) plus a shared ``base:``.
+Every key is checked before any work is done: an unknown or misspelled key, a value of the
+wrong type, or a value out of range raises :class:`ParamsError` whose message is one line naming
+the offending key, e.g. ``params.yaml: 01_prepare.n_trian: unknown key (expected one of: ...)``.
+
+Run ``python -m tryon.config check [params.yaml]`` to validate a file (exit status 2 on error);
+every DVC stage does this before it starts its notebook.
+``python -m tryon.config apply PROFILE.yaml [--params params.yaml]`` merges a profile of overrides
+(e.g. ``profiles/tiny.yaml``) into ``params.yaml`` (validated first, written atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+import yaml
+
+
+class ParamsError(ValueError):
+    """A params file or section that does not match the schema (message is one line)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Range helpers: attach constraints to dataclass fields through ``metadata``.
+# --------------------------------------------------------------------------------------------
+def _f(default: Any, *, ge: float | None = None, gt: float | None = None,
+       le: float | None = None, multiple_of: int | None = None, doc: str = "") -> Any:
+    meta = {"ge": ge, "gt": gt, "le": le, "multiple_of": multiple_of, "doc": doc}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BaseConfig:
+    """Shared by every stage."""
+
+    seed: int = _f(0, ge=0, doc="global seed (data generation, init, sampling)")
+    image_size: int = _f(128, ge=32, le=1024, multiple_of=32, doc="square working size (pixels)")
+    device: Literal["auto", "cpu", "cuda"] = _f("auto", doc="auto = cuda when present, else cpu")
+    num_threads: int = _f(0, ge=0, doc="torch CPU threads; 0 = torch default")
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Stage 01_prepare: generate the synthetic wardrobe and/or import real samples."""
+
+    source: Literal["synthetic", "vitonhd", "dresscode"] = _f("synthetic")
+    n_train: int = _f(512, ge=1)
+    n_test: int = _f(64, ge=1)
+    garment_dir: str = _f("", doc="folder of real flat garment photos; '' = procedural garments")
+    real_samples_dir: str = _f("../shared/data/vton-samples", doc="shown in the report when present")
+    n_preview: int = _f(8, ge=1, doc="samples in the report grid")
+
+
+@dataclass(frozen=True)
+class EncodeConfig:
+    """Stage 02_encode: body-text vocabulary and the text MLP shape."""
+
+    hidden: list[int] = _f([256], doc="hidden layer widths of the text MLP")
+    activation: Literal["sigmoid", "tanh"] = _f("tanh")
+    out_dim: int = _f(1024, ge=4, doc="MLP output size; reshaped to a sqrt x sqrt map")
+    softmax_scale: float = _f(1024.0, gt=0, doc="softmax output x scale (a softmax sums to 1)")
+
+
+@dataclass(frozen=True)
+class ContourConfig:
+    """Stage 03_contour: pretrain text MLP + contour generator."""
+
+    steps: int = _f(600, ge=1)
+    batch_size: int = _f(8, ge=1)
+    lr: float = _f(1e-3, gt=0)
+    base_channels: int = _f(16, ge=1, doc="first encoder width (16-32-64-128-256 in the method)")
+    style_mode: Literal["feature", "gram"] = _f("feature")
+    lambda_style: float = _f(1.0, ge=0)
+    lambda_l1: float = _f(1.0, ge=0, doc="pixel L1 to the GT contour (synthetic data only)")
+    vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
+    log_every: int = _f(50, ge=1)
+
+
+@dataclass(frozen=True)
+class WarpConfig:
+    """Stage 04_warp: pretrain the warping network and visualise matching."""
+
+    feature_stride: Literal[4, 8] = _f(8)
+    d_model: int = _f(128, ge=8)
+    n_layers: int = _f(2, ge=0, doc="transformer layers (6 in the method)")
+    n_heads: int = _f(4, ge=1)
+    matching: Literal["fused", "naive", "chunked"] = _f("fused")
+    contour_source: Literal["generated", "ground_truth"] = _f("ground_truth")
+    steps: int = _f(800, ge=1)
+    batch_size: int = _f(8, ge=1)
+    lr: float = _f(1e-3, gt=0)
+    lambda_vgg: float = _f(1.0, ge=0)
+    lambda_mask: float = _f(1.0, ge=0)
+    lambda_flow: float = _f(1.0, ge=0, doc="GT-flow L1 (synthetic only; departure, see FINDINGS)")
+    vgg_weights: str = _f("")
+    log_every: int = _f(50, ge=1)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Stage 05_train: end-to-end training of the full try-on network."""
+
+    steps: int = _f(300, ge=1)
+    batch_size: int = _f(8, ge=1)
+    lr: float = _f(1e-3, gt=0)
+    weight_decay: float = _f(5e-4, ge=0)
+    lr_step: int = _f(1000, ge=1, doc="decay the lr every lr_step iterations")
+    lr_gamma: float = _f(0.5, gt=0, le=1, doc="decay factor (0.1 in the method)")
+    lambda_style: float = _f(1.0, ge=0)
+    lambda_warp: float = _f(1.0, ge=0)
+    lambda_rec: float = _f(1.0, ge=0)
+    lambda_flow: float = _f(1.0, ge=0)
+    fusion: Literal["unet", "compose"] = _f("compose")
+    amp: bool = _f(True, doc="mixed precision on CUDA (ignored on CPU)")
+    resume: bool = _f(False)
+    checkpoint_every: int = _f(100, ge=1)
+    log_every: int = _f(25, ge=1)
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Stage 06_evaluate: metrics, breakdowns, ablations, galleries."""
+
+    n_gallery: int = _f(4, ge=1)
+    lpips_weights: str = _f("", doc="local LPIPS backbone weights; '' = LPIPS not computed")
+    inception_weights: str = _f("", doc="local FID Inception weights; '' = FID/KID not computed")
+
+
+@dataclass(frozen=True)
+class Params:
+    """The whole ``params.yaml``."""
+
+    base: BaseConfig
+    prepare: PrepareConfig
+    encode: EncodeConfig
+    contour: ContourConfig
+    warp: WarpConfig
+    train: TrainConfig
+    evaluate: EvaluateConfig
+
+    def section(self, slug: str) -> Any:
+        return getattr(self, SLUG_TO_FIELD[slug])
+
+
+#: stage slug (= notebook name = dvc stage = params section = output folder) -> Params field
+SECTIONS: dict[str, tuple[str, type]] = {
+    "base": ("base", BaseConfig),
+    "01_prepare": ("prepare", PrepareConfig),
+    "02_encode": ("encode", EncodeConfig),
+    "03_contour": ("contour", ContourConfig),
+    "04_warp": ("warp", WarpConfig),
+    "05_train": ("train", TrainConfig),
+    "06_evaluate": ("evaluate", EvaluateConfig),
+}
+SLUG_TO_FIELD = {slug: name for slug, (name, _) in SECTIONS.items()}
+STAGES = [s for s in SECTIONS if s != "base"]
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+def _check_value(where: str, value: Any, tp: Any, meta: dict) -> Any:
+    origin = get_origin(tp)
+    if origin is Literal:
+        allowed = get_args(tp)
+        if value not in allowed or type(value) is not type(allowed[0]):
+            raise ParamsError(f"{where}: expected one of {list(allowed)}, got {value!r}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in get_args(tp):
+            try:
+                return _check_value(where, value, arg, meta)
+            except ParamsError:
+                pass
+        raise ParamsError(f"{where}: expected {tp}, got {value!r}")
+    if origin is list:
+        (item_tp,) = get_args(tp)
+        if not isinstance(value, list):
+            raise ParamsError(f"{where}: expected a list, got {value!r}")
+        return [_check_value(f"{where}[{i}]", v, item_tp, meta) for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{where}: expected an integer, got {value!r}")
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamsError(f"{where}: expected a number, got {value!r}")
+        value = float(value)
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ParamsError(f"{where}: expected a string, got {value!r}")
+        return value
+    if meta.get("ge") is not None and value < meta["ge"]:
+        raise ParamsError(f"{where}: must be >= {meta['ge']}, got {value!r}")
+    if meta.get("gt") is not None and value <= meta["gt"]:
+        raise ParamsError(f"{where}: must be > {meta['gt']}, got {value!r}")
+    if meta.get("le") is not None and value > meta["le"]:
+        raise ParamsError(f"{where}: must be <= {meta['le']}, got {value!r}")
+    if meta.get("multiple_of") and value % meta["multiple_of"]:
+        raise ParamsError(f"{where}: must be a multiple of {meta['multiple_of']}, got {value!r}")
+    return value
+
+
+def build_section(cls: type, raw: Any, where: str) -> Any:
+    """Validate ``raw`` (a mapping from YAML) against dataclass ``cls``; missing keys take defaults."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{where}: expected a mapping of keys, got {raw!r}")
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise ParamsError(
+                f"{where}.{key}: unknown key (expected one of: {', '.join(fields)})"
+            )
+        kwargs[key] = _check_value(f"{where}.{key}", value, hints[key], dict(fields[key].metadata))
+    return cls(**kwargs)
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate a whole parsed params mapping; ``source`` names the file in error messages."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    for key in raw:
+        if key not in SECTIONS:
+            raise ParamsError(f"{source}: {key}: unknown section (expected one of: {', '.join(SECTIONS)})")
+    kwargs = {}
+    for slug, (name, cls) in SECTIONS.items():
+        kwargs[name] = build_section(cls, raw.get(slug), f"{source}: {slug}")
+    return Params(**kwargs)
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found") from None
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ParamsError(f"{path}: not valid YAML{at}") from None
+
+
+def load_params(path: str | os.PathLike = "params.yaml") -> Params:
+    """Read and validate ``params.yaml``."""
+    return parse_params(read_yaml(path), str(path))
+
+
+def to_dict(params: Params) -> dict[str, dict]:
+    """Params back to the ``params.yaml`` layout (slug -> mapping)."""
+    return {slug: dataclasses.asdict(getattr(params, name)) for slug, (name, _) in SECTIONS.items()}
+
+
+def merge(base: dict, override: dict) -> dict:
+    """Recursive dict merge: ``override`` wins; sections are merged key by key."""
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to a temp file beside ``path`` and rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def apply_profile(profile: str | os.PathLike, params_path: str | os.PathLike = "params.yaml") -> Params:
+    """Merge a profile of overrides into ``params_path`` (validated, atomic). Returns the result."""
+    override = read_yaml(profile)
+    if not isinstance(override, dict):
+        raise ParamsError(f"{profile}: expected a mapping of sections")
+    parse_params(merge({}, override), str(profile))  # the profile alone must use known keys
+    merged = merge(read_yaml(params_path), override)
+    params = parse_params(merged, f"{params_path} + {profile}")
+    atomic_write_text(params_path, yaml.safe_dump(merged, sort_keys=False))
+    return params
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tryon.config", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check", help="validate a params file")
+    c.add_argument("params", nargs="?", default="params.yaml")
+    a = sub.add_parser("apply", help="merge a profile of overrides into params.yaml")
+    a.add_argument("profile")
+    a.add_argument("--params", default="params.yaml")
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "check":
+            load_params(args.params)
+            print(f"{args.params}: ok")
+        else:
+            apply_profile(args.profile, args.params)
+            print(f"{args.params}: applied {args.profile}")
+    except ParamsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

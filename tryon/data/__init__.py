@@ -1,0 +1,1 @@
+"""Data: the synthetic wardrobe, real dataset adapters, preprocessing and one Dataset."""

@@ -1,0 +1,1 @@
+"""Networks: explicit typed constructor arguments, ``build_*`` factories, dict outputs."""
