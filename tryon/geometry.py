@@ -1,0 +1,174 @@
+"""Coordinate grids, flows and warping: pure, device-agnostic tensor functions.
+
+Conventions used everywhere in the project (see CONVENTIONS.md, habit 5):
+
+* Coordinates are **x first**: channel 0 is x (column), channel 1 is y (row).
+* A *pixel* coordinate of an ``H x W`` image puts pixel centre ``(i, j)`` (column i, row j) at
+  ``(x, y) = (i, j)``; the image covers ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``.
+* A *normalised* coordinate uses ``align_corners=False``: pixel centre ``i`` of ``W`` maps to
+  ``(2 i + 1) / W - 1``; the image edges are at -1 and +1. This is what
+  :func:`torch.nn.functional.grid_sample` reads with ``align_corners=False``.
+* A *grid* ``[B, 2, H, W]`` holds, for every target pixel, the normalised position in the source image
+  to sample (it is channel-first; ``grid_sample`` wants ``[B, H, W, 2]``, see :func:`warp`).
+* A *flow* ``[B, 2, H, W]`` is a displacement in **pixels** of the same resolution as the target:
+  ``source_pixel = target_pixel + flow`` (source and target have the same size).
+
+Nothing here moves tensors between devices: every output lives on the input's device and dtype.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "coords_grid",
+    "normalize_coords",
+    "denormalize_coords",
+    "identity_grid",
+    "flow_to_grid",
+    "grid_to_flow",
+    "warp",
+    "upsample_grid",
+    "upsample_flow",
+    "grid_pixel_distance",
+]
+
+
+def coords_grid(
+    batch: int,
+    height: int,
+    width: int,
+    *,
+    normalized: bool = False,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Coordinates of every pixel centre, x first.
+
+    Returns ``[B, 2, H, W]``: channel 0 = x, channel 1 = y. In pixels (``0 .. W-1``, ``0 .. H-1``) or,
+    with ``normalized=True``, in ``[-1, 1]`` with ``align_corners=False`` (``(2 i + 1) / W - 1``).
+    """
+    if batch < 1 or height < 1 or width < 1:
+        raise ValueError(f"coords_grid: expected positive batch/height/width, got {batch}, {height}, {width}")
+    ys = torch.arange(height, device=device, dtype=dtype)  # [H]
+    xs = torch.arange(width, device=device, dtype=dtype)  # [W]
+    if normalized:
+        ys = (2 * ys + 1) / height - 1
+        xs = (2 * xs + 1) / width - 1
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")  # [H, W] each
+    grid = torch.stack([gx, gy], dim=0)  # [2, H, W], x first
+    return grid[None].expand(batch, 2, height, width).contiguous()  # [B, 2, H, W]
+
+
+def identity_grid(batch: int, height: int, width: int, **kw) -> torch.Tensor:
+    """The normalised grid that samples every pixel at itself: ``[B, 2, H, W]`` in ``(-1, 1)``."""
+    return coords_grid(batch, height, width, normalized=True, **kw)
+
+
+def _check_two_channels(name: str, t: torch.Tensor) -> None:
+    if t.dim() != 4 or t.shape[1] != 2:
+        raise ValueError(f"{name}: expected a [B, 2, H, W] tensor (x first), got shape {tuple(t.shape)}")
+
+
+def normalize_coords(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Pixel coordinates -> normalised ``[-1, 1]`` (``align_corners=False``) of an ``H x W`` image.
+
+    ``pixels``: ``[B, 2, ...]`` x first. ``x_n = (2 x + 1) / W - 1``, ``y_n = (2 y + 1) / H - 1``.
+    """
+    x = (2 * pixels[:, 0] + 1) / width - 1
+    y = (2 * pixels[:, 1] + 1) / height - 1
+    return torch.stack([x, y], dim=1)
+
+
+def denormalize_coords(normed: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Inverse of :func:`normalize_coords`: ``x = ((x_n + 1) W - 1) / 2`` (pixels of ``H x W``)."""
+    x = ((normed[:, 0] + 1) * width - 1) / 2
+    y = ((normed[:, 1] + 1) * height - 1) / 2
+    return torch.stack([x, y], dim=1)
+
+
+def flow_to_grid(flow: torch.Tensor) -> torch.Tensor:
+    """Pixel flow ``[B, 2, H, W]`` (source = target + flow, same size) -> normalised grid ``[B, 2, H, W]``."""
+    _check_two_channels("flow", flow)
+    b, _, h, w = flow.shape
+    pix = coords_grid(b, h, w, device=flow.device, dtype=flow.dtype) + flow  # [B, 2, H, W] pixels
+    return normalize_coords(pix, h, w)
+
+
+def grid_to_flow(grid: torch.Tensor, source_size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Normalised grid ``[B, 2, H, W]`` -> pixel flow ``[B, 2, H, W]``.
+
+    ``source_size=(Hs, Ws)`` is the size of the sampled image (default: the grid's own ``H x W``); the
+    flow is in pixels of that size, measured from each target pixel's centre mapped onto the source.
+    """
+    _check_two_channels("grid", grid)
+    b, _, h, w = grid.shape
+    hs, ws = source_size if source_size is not None else (h, w)
+    # the target pixel centre expressed in source pixels (same normalised position)
+    base = denormalize_coords(identity_grid(b, h, w, device=grid.device, dtype=grid.dtype), hs, ws)
+    return denormalize_coords(grid, hs, ws) - base  # [B, 2, H, W] pixels of the source
+
+
+def warp(
+    image: torch.Tensor,
+    grid: torch.Tensor,
+    *,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+) -> torch.Tensor:
+    """Sample ``image`` ``[B, C, Hs, Ws]`` at the normalised ``grid`` ``[B, 2, H, W]`` -> ``[B, C, H, W]``.
+
+    ``align_corners=False``; positions outside ``[-1, 1]`` read zeros (``padding_mode="zeros"``), so a
+    warped mask is 0 where the grid leaves the source.
+    """
+    _check_two_channels("grid", grid)
+    if image.dim() != 4 or image.shape[0] != grid.shape[0]:
+        raise ValueError(
+            f"warp: expected image [B, C, H, W] with the grid's batch {grid.shape[0]}, got {tuple(image.shape)}"
+        )
+    grid = grid.to(image.dtype)
+    return F.grid_sample(
+        image, grid.permute(0, 2, 3, 1), mode=mode, padding_mode=padding_mode, align_corners=False
+    )  # grid [B, H, W, 2] -> out [B, C, H, W]
+
+
+def upsample_grid(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Upsample a low-resolution normalised grid ``[B, 2, h, w]`` to ``[B, 2, H, W]``.
+
+    Normalised coordinates do not depend on resolution, but the grid's *sample positions* do: a plain
+    bilinear resize of the grid values clamps at the borders and so does not keep the identity grid the
+    identity. We resize the displacement ``grid - identity(h, w)`` (bilinear, align_corners=False) and
+    add ``identity(H, W)``: the identity maps to the identity exactly and a constant shift stays constant.
+    """
+    _check_two_channels("grid", grid)
+    b, _, h, w = grid.shape
+    hh, ww = size
+    if (h, w) == (hh, ww):
+        return grid
+    kw = dict(device=grid.device, dtype=grid.dtype)
+    delta = grid - identity_grid(b, h, w, **kw)  # [B, 2, h, w] normalised displacement
+    delta = F.interpolate(delta, size=(hh, ww), mode="bilinear", align_corners=False)  # [B, 2, H, W]
+    return identity_grid(b, hh, ww, **kw) + delta
+
+
+def upsample_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Upsample a pixel flow ``[B, 2, h, w]`` to ``[B, 2, H, W]``, rescaling x by ``W/w`` and y by ``H/h``."""
+    _check_two_channels("flow", flow)
+    h, w = flow.shape[-2:]
+    hh, ww = size
+    up = F.interpolate(flow, size=(hh, ww), mode="bilinear", align_corners=False)  # [B, 2, H, W]
+    scale = torch.tensor([ww / w, hh / h], device=flow.device, dtype=flow.dtype).view(1, 2, 1, 1)
+    return up * scale
+
+
+def grid_pixel_distance(grid_a: torch.Tensor, grid_b: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Euclidean distance ``[B, 1, H, W]`` in pixels of a source of ``size=(Hs, Ws)`` between two grids.
+
+    This is the end-point error of two flows expressed as grids on the same source image.
+    """
+    _check_two_channels("grid_a", grid_a)
+    _check_two_channels("grid_b", grid_b)
+    hs, ws = size
+    scale = torch.tensor([ws / 2, hs / 2], device=grid_a.device, dtype=grid_a.dtype).view(1, 2, 1, 1)
+    return ((grid_a - grid_b) * scale).norm(dim=1, keepdim=True)  # [B, 1, H, W]
