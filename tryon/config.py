@@ -34,8 +34,15 @@ class ParamsError(ValueError):
 # --------------------------------------------------------------------------------------------
 # Range helpers: attach constraints to dataclass fields through ``metadata``.
 # --------------------------------------------------------------------------------------------
-def _f(default: Any, *, ge: float | None = None, gt: float | None = None,
-       le: float | None = None, multiple_of: int | None = None, doc: str = "") -> Any:
+def _f(
+    default: Any,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    multiple_of: int | None = None,
+    doc: str = "",
+) -> Any:
     meta = {"ge": ge, "gt": gt, "le": le, "multiple_of": multiple_of, "doc": doc}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
@@ -231,9 +238,7 @@ def build_section(cls: type, raw: Any, where: str) -> Any:
     kwargs = {}
     for key, value in raw.items():
         if key not in fields:
-            raise ParamsError(
-                f"{where}.{key}: unknown key (expected one of: {', '.join(fields)})"
-            )
+            raise ParamsError(f"{where}.{key}: unknown key (expected one of: {', '.join(fields)})")
         kwargs[key] = _check_value(f"{where}.{key}", value, hints[key], dict(fields[key].metadata))
     return cls(**kwargs)
 
@@ -314,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("check", help="validate a params file")
     c.add_argument("params", nargs="?", default="params.yaml")
+    c.add_argument("-q", "--quiet", action="store_true", help="print nothing when the file is valid")
     a = sub.add_parser("apply", help="merge a profile of overrides into params.yaml")
     a.add_argument("profile")
     a.add_argument("--params", default="params.yaml")
@@ -321,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "check":
             load_params(args.params)
-            print(f"{args.params}: ok")
+            if not args.quiet:
+                print(f"{args.params}: ok")
         else:
             apply_profile(args.profile, args.params)
             print(f"{args.params}: applied {args.profile}")

@@ -47,3 +47,87 @@ def write_metrics(slug: str, metrics: dict, root: Path | None = None) -> Path:
 def read_metrics(slug: str, root: Path | None = None) -> dict | None:
     path = (root or paths.ROOT) / "metrics" / f"{slug}.json"
     return json.loads(path.read_text()) if path.exists() else None
+
+
+#: one line per stage for the index page
+STAGE_TITLES = {
+    "01_prepare": "Data: synthetic wardrobe and real samples",
+    "02_encode": "Body-text encoding (bag of words + MLP)",
+    "03_contour": "Contour generation (text + trunk -> body contour image)",
+    "04_warp": "Garment warping: correlation, matching matrix, flow",
+    "05_train": "End-to-end training",
+    "06_evaluate": "Evaluation: metrics, breakdowns, ablations",
+}
+
+
+def headline(metrics: dict | None, limit: int = 12) -> list[tuple[str, Any]]:
+    """The scalar entries of a metrics dict (nested dicts flattened one level, ``a.b``), first ``limit``.
+
+    A stage may put its key figures under ``"headline"``; those are shown first.
+    """
+    if not metrics:
+        return []
+    items: list[tuple[str, Any]] = []
+    src = metrics.get("headline") if isinstance(metrics.get("headline"), dict) else metrics
+    for k, v in src.items():
+        if isinstance(v, (int, float, str, bool)) or v is None:
+            items.append((k, v))
+        elif isinstance(v, dict) and src is metrics:
+            items += [(f"{k}.{k2}", v2) for k2, v2 in v.items() if isinstance(v2, (int, float, str, bool))]
+    return items[:limit]
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "n/a" if v is None else str(v)
+
+
+def build_index(root: Path | None = None) -> Path:
+    """Write ``reports/index.html``: a link to every stage report and its headline metrics."""
+    import html
+    import time
+
+    root = root or paths.ROOT
+    rows = []
+    for slug, title in STAGE_TITLES.items():
+        report = root / "reports" / f"{slug}.html"
+        link = f'<a href="{slug}.html">{slug}</a>' if report.exists() else f"{slug} <em>(no report)</em>"
+        figures = (
+            "".join(
+                f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>"
+                for k, v in headline(read_metrics(slug, root))
+            )
+            or "<tr><td colspan=2><em>no metrics</em></td></tr>"
+        )
+        rows.append(f"<h2>{link}: {html.escape(title)}</h2><table>{figures}</table>")
+    body = "\n".join(rows)
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>tryon pipeline reports</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
+table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 8px;font-family:monospace}}</style>
+</head><body>
+<h1>tryon pipeline reports</h1>
+<p>Built {time.strftime("%Y-%m-%d %H:%M:%S")} by <code>dvc repro</code> from <code>params.yaml</code>.
+Each stage report is the executed notebook (code, tables, figures); the figures below come from
+<code>metrics/&lt;stage&gt;.json</code>.</p>
+{body}
+</body></html>
+"""
+    out = root / "reports" / "index.html"
+    atomic_write_text(out, page)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m tryon.report")
+    ap.add_argument("cmd", choices=["index"])
+    ap.parse_args(argv)
+    print(build_index())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

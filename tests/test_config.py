@@ -1,0 +1,87 @@
+"""params.yaml validation: unknown keys, wrong types and ranges fail with one line naming the key."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tryon import config
+from tryon.config import ParamsError, load_params, parse_params
+
+
+def test_repo_params_valid_and_cover_every_stage():
+    raw = yaml.safe_load(open(config.__file__.replace("tryon/config.py", "params.yaml")))
+    assert set(raw) == set(config.SECTIONS), "params.yaml must have exactly base + one section per stage"
+    p = parse_params(raw)
+    assert p.base.image_size % 32 == 0
+
+
+def test_defaults_round_trip():
+    p = parse_params({})
+    assert parse_params(config.to_dict(p)) == p
+
+
+@pytest.mark.parametrize(
+    "raw, key",
+    [
+        ({"01_prepare": {"n_trian": 5}}, "01_prepare.n_trian"),
+        ({"base": {"image_size": -64}}, "base.image_size"),
+        ({"base": {"image_size": 100}}, "base.image_size"),  # not a multiple of 32
+        ({"base": {"device": "tpu"}}, "base.device"),
+        ({"04_warp": {"feature_stride": 5}}, "04_warp.feature_stride"),
+        ({"05_train": {"lr": "fast"}}, "05_train.lr"),
+        ({"05_train": {"steps": 1.5}}, "05_train.steps"),
+        ({"05_train": {"amp": "yes"}}, "05_train.amp"),
+        ({"02_encode": {"hidden": [64, "x"]}}, "02_encode.hidden[1]"),
+        ({"07_deploy": {}}, "07_deploy"),
+    ],
+)
+def test_bad_values_name_the_key(raw, key):
+    with pytest.raises(ParamsError) as e:
+        parse_params(raw)
+    msg = str(e.value)
+    assert key in msg and "\n" not in msg
+
+
+def test_frozen():
+    p = parse_params({})
+    with pytest.raises(AttributeError):
+        p.base.seed = 3  # type: ignore[misc]
+
+
+def test_cli_check_one_line_error(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("base:\n  image_size: -128\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "tryon.config", "check", str(bad)], capture_output=True, text=True
+    )
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "base.image_size" in r.stderr and "Traceback" not in r.stderr
+    bad.write_text("base: [unclosed\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "tryon.config", "check", str(bad)], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and "not valid YAML" in r.stderr
+
+
+def test_apply_profile_merges_and_validates(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"base": {"seed": 3}, "05_train": {"steps": 100, "lr": 0.01}}))
+    prof = tmp_path / "tiny.yaml"
+    prof.write_text(yaml.safe_dump({"05_train": {"steps": 2}}))
+    p = config.apply_profile(prof, params)
+    assert p.train.steps == 2 and p.train.lr == 0.01 and p.base.seed == 3
+    assert load_params(params) == p
+    prof.write_text(yaml.safe_dump({"05_train": {"stepz": 2}}))
+    before = params.read_text()
+    with pytest.raises(ParamsError, match="05_train.stepz"):
+        config.apply_profile(prof, params)
+    assert params.read_text() == before, "a rejected profile must leave params.yaml untouched"
+
+
+@pytest.mark.parametrize("profile", ["profiles/tiny.yaml", "profiles/full.yaml"])
+def test_shipped_profiles_are_valid(profile):
+    root = config.__file__.replace("tryon/config.py", "")
+    raw = config.merge(yaml.safe_load(open(root + "params.yaml")), yaml.safe_load(open(root + profile)))
+    parse_params(raw, profile)

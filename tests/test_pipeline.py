@@ -1,0 +1,108 @@
+"""End to end: copy the repo to a temp dir, run the whole `dvc repro` on profiles/tiny.yaml, check every
+report and metrics file, that a second run does nothing, that a param change reruns only its stage and
+descendants, and that a bad params.yaml stops with a one-line error before any work."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tryon import config, paths
+
+ROOT = Path(config.__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _env(repo: Path) -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(repo)  # the copy's tryon wins over the editable install
+    env["MPLBACKEND"] = "Agg"
+    env.pop("TRYON_ROOT", None)
+    return env
+
+
+def _run(cmd: list[str], repo: Path, check: bool = True) -> subprocess.CompletedProcess:
+    r = subprocess.run(cmd, cwd=repo, env=_env(repo), capture_output=True, text=True, timeout=1500)
+    if check and r.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+        )
+    return r
+
+
+def _ran_stages(out: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", out))
+
+
+@pytest.fixture(scope="module")
+def tiny_repo(tmp_path_factory):
+    """A copy of the working tree (tracked + untracked, not ignored files) with params.yaml + tiny profile."""
+    base = tmp_path_factory.mktemp("e2e")
+    repo = base / "repo"
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, repo / rel)
+    if paths.SHARED_SAMPLES.is_dir():  # the same ../shared layout beside the copy
+        (base / "shared" / "data").mkdir(parents=True)
+        (base / "shared" / "data" / "vton-samples").symlink_to(paths.SHARED_SAMPLES)
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"],
+    ):
+        subprocess.run(cmd, cwd=repo, check=True, capture_output=True)
+    _run([sys.executable, "-m", "tryon.config", "apply", "profiles/tiny.yaml"], repo)
+    return repo
+
+
+@pytest.mark.slow
+def test_bad_params_stop_before_any_work(tiny_repo, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_repo, bad, symlinks=True)
+    text = (bad / "params.yaml").read_text().replace("n_train:", "n_trian:", 1)
+    (bad / "params.yaml").write_text(text)
+    r = _run([str(BIN / "dvc"), "repro"], bad, check=False)
+    assert r.returncode != 0
+    assert "01_prepare.n_trian: unknown key" in r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert not (bad / "data" / "01_prepare").exists() or not any((bad / "data" / "01_prepare").iterdir())
+
+
+@pytest.mark.slow
+def test_tiny_repro_end_to_end(tiny_repo):
+    r = _run([str(BIN / "dvc"), "repro"], tiny_repo)
+    ran = _ran_stages(r.stdout)
+    assert set(config.STAGES) <= ran, ran
+    index = (tiny_repo / "reports" / "index.html").read_text()
+    for slug in config.STAGES:
+        html = (tiny_repo / "reports" / f"{slug}.html").read_text()
+        assert f'href="{slug}.html"' in index
+        assert "data:image/png;base64" in html, f"{slug}.html has no embedded figure"
+        assert "Traceback" not in html, f"{slug}.html shows an error"
+        metrics = json.loads((tiny_repo / "metrics" / f"{slug}.json").read_text())
+        assert metrics, f"{slug}: empty metrics"
+
+    # a second run does nothing
+    r = _run([str(BIN / "dvc"), "repro"], tiny_repo)
+    assert "Data and pipelines are up to date" in r.stdout and not _ran_stages(r.stdout)
+
+    # a param of one stage reruns that stage and its descendants only
+    params = tiny_repo / "params.yaml"
+    params.write_text(params.read_text().replace("n_gallery: 2", "n_gallery: 3"))
+    r = _run([str(BIN / "dvc"), "repro"], tiny_repo)
+    assert _ran_stages(r.stdout) == {"06_evaluate", "render@06_evaluate", "index"}, r.stdout

@@ -1,0 +1,80 @@
+"""The repository's own contracts: one slug per step, pinned environment, stripped notebooks, offline DVC."""
+
+import configparser
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from tryon import config
+
+ROOT = Path(config.__file__).resolve().parents[1]
+
+
+def _reqs(lines):
+    out = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"unpinned requirement: {line!r}"
+            out[name.lower()] = version
+    return out
+
+
+def test_environment_yml_matches_requirements():
+    pip = _reqs((ROOT / "requirements.txt").read_text().splitlines())
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert _reqs(pip_section) == pip
+    assert pip["torch"] == "2.14.1" and pip["torchvision"] == "0.29.1"
+
+
+def test_one_slug_per_step():
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks == config.STAGES
+    for slug in config.STAGES:
+        st = dvc[slug]
+        assert f"notebooks/{slug}.ipynb" in st["deps"]
+        assert f"data/{slug}" in st["outs"]
+        assert any(f"metrics/{slug}.json" in m for m in st["metrics"])
+        assert slug in st["params"] or any(p.startswith(slug) for p in st["params"])
+        assert (
+            "papermill -k tryon --cwd ." in yaml.safe_load((ROOT / "dvc.yaml").read_text())["vars"][0]["run"]
+        )
+        for dep in st["deps"]:
+            if not dep.startswith("data/"):
+                assert (ROOT / dep).exists(), f"{slug}: dependency {dep} does not exist"
+    assert dvc["render"]["foreach"] == config.STAGES
+
+
+def test_notebooks_are_stripped_and_parameterised():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), (
+            f"{path.name}: outputs"
+        )
+        tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: needs exactly one cell tagged 'parameters'"
+        src = "".join("".join(c["source"]) for c in code)
+        assert "%matplotlib inline" in src, f"{path.name}: figures vanish from the HTML without it"
+        assert "write_metrics" in src, f"{path.name}: must write its metrics JSON"
+        assert not re.search(r"class \w+\(.*(nn\.Module|Dataset)", src), (
+            f"{path.name}: logic belongs in tryon/"
+        )
+
+
+def test_dvc_offline_config():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / ".dvc" / "config")
+    assert cfg["core"]["analytics"] == "false"
+    assert cfg["core"]["check_update"] == "false"
+
+
+def test_ci_calls_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in ci and "make test" in readme and "make repro" in readme

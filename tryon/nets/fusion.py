@@ -1,0 +1,87 @@
+"""Fusion module ([0172]-[0174]): warped garment + model contour image -> predicted try-on image.
+
+The patent leaves the module open ("an encoder-decoder network or a fixed function"). Two readings:
+
+* :class:`ComposeFusion` (``fusion: compose``): a small U-Net predicts a rendered image ``x`` and a
+  composition mask ``alpha``; ``r = alpha * warped + (1 - alpha) * x``. The mask lets the garment
+  texture pass through untouched where the warp is right (the usual CP-VTON composition).
+* :class:`UNetFusion` (``fusion: unet``): the same U-Net outputs the try-on image directly.
+
+Inputs are float32 images in [-1, 1] ([B, 3, H, W]) and the warped garment mask in {0, 1}
+([B, 1, H, W]); H and W must be multiples of ``2 ** depth``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _block(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1),
+        nn.InstanceNorm2d(cout, affine=True),
+        nn.LeakyReLU(0.2, inplace=True),
+    )
+
+
+class _UNet(nn.Module):
+    """Strided-conv encoder, bilinear-upsampling decoder with skip connections."""
+
+    def __init__(self, in_channels: int, out_channels: int, base_channels: int = 32, depth: int = 3):
+        super().__init__()
+        widths = [base_channels * 2**i for i in range(depth + 1)]
+        self.stem = _block(in_channels, widths[0], 1)
+        self.down = nn.ModuleList(_block(widths[i], widths[i + 1], 2) for i in range(depth))
+        self.up = nn.ModuleList(
+            _block(widths[i + 1] + widths[i], widths[i], 1) for i in reversed(range(depth))
+        )
+        self.head = nn.Conv2d(widths[0], out_channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = [self.stem(x)]
+        for down in self.down:
+            skips.append(down(skips[-1]))
+        y = skips.pop()
+        for up in self.up:
+            skip = skips.pop()
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = up(torch.cat([y, skip], dim=1))  # [B, C_i + C_{i+1}, H_i, W_i] -> [B, C_i, H_i, W_i]
+        return self.head(y)
+
+
+class ComposeFusion(nn.Module):
+    """U-Net -> (rendered RGB, composition mask alpha); r = alpha * warped + (1 - alpha) * rendered."""
+
+    def __init__(self, base_channels: int = 32, depth: int = 3):
+        super().__init__()
+        self.net = _UNet(3 + 1 + 3, 4, base_channels, depth)
+
+    def forward(self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor) -> dict:
+        out = self.net(torch.cat([warped, warped_mask, contour], dim=1))  # [B, 4, H, W]
+        rendered = torch.tanh(out[:, :3])
+        alpha = torch.sigmoid(out[:, 3:]) * warped_mask  # never paste garment outside its warped mask
+        tryon = alpha * warped + (1 - alpha) * rendered
+        return {"tryon": tryon, "alpha": alpha, "rendered": rendered}
+
+
+class UNetFusion(nn.Module):
+    """U-Net over [warped, warped_mask, contour] -> try-on image (tanh)."""
+
+    def __init__(self, base_channels: int = 32, depth: int = 3):
+        super().__init__()
+        self.net = _UNet(3 + 1 + 3, 3, base_channels, depth)
+
+    def forward(self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor) -> dict:
+        tryon = torch.tanh(self.net(torch.cat([warped, warped_mask, contour], dim=1)))
+        return {"tryon": tryon}
+
+
+def build_fusion(kind: str, base_channels: int = 32, depth: int = 3) -> nn.Module:
+    """``kind``: ``compose`` (learned composition mask) or ``unet`` (direct encoder-decoder)."""
+    if kind == "compose":
+        return ComposeFusion(base_channels, depth)
+    if kind == "unet":
+        return UNetFusion(base_channels, depth)
+    raise ValueError(f"fusion: expected 'compose' or 'unet', got {kind!r}")

@@ -1,0 +1,310 @@
+"""Training engine shared by the pretraining stages and end-to-end training (stage 05_train).
+
+What it guarantees:
+
+* **Determinism**: the batch at global step ``s`` is a pure function of ``(seed, s)`` (an epoch-wise
+  seeded permutation, :class:`StepSampler`), so two runs with one seed see the same data in the same
+  order, and a resumed run continues with exactly the batches it would have seen.
+* **Checkpoints that survive a kill**: written to a temp file and renamed (``os.replace`` is atomic
+  on POSIX), holding model, optimiser, scheduler, step, loss history and every RNG state. ``last.pt``
+  every ``checkpoint_every`` steps and at the end; ``best.pt`` when the logged loss improves.
+  ``resume=True`` continues from ``last.pt`` exactly where it stopped.
+* **Guard rails**: a NaN/inf loss term stops training with :class:`TrainingDiverged`, one line naming
+  the term and the step; nothing is written after the last good checkpoint.
+* **Distributed data parallel** under ``torchrun`` (NCCL on CUDA, gloo on CPU): each rank takes its
+  shard of the same global batch (a distributed sampler), gradients are averaged by DDP, and only rank
+  0 writes checkpoints and logs.
+
+The engine knows nothing about try-on: the caller passes ``step_fn(model, batch) -> dict of named
+loss terms + "total"``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss term became NaN/inf (message is one line naming the term and the step)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Data order
+# --------------------------------------------------------------------------------------------
+class StepSampler:
+    """Indices of the global batch at step ``s``: epoch-wise permutations seeded by ``(seed, epoch)``.
+
+    With ``world_size > 1`` each rank gets a contiguous shard of the same global batch, so the union
+    over ranks equals the single-process batch (``global_batch`` must divide by ``world_size``).
+    """
+
+    def __init__(self, n: int, global_batch: int, seed: int, rank: int = 0, world_size: int = 1):
+        if n < 1:
+            raise ValueError("training set is empty")
+        if global_batch % world_size:
+            raise ValueError(f"batch_size {global_batch} must be divisible by the world size {world_size}")
+        self.n, self.batch, self.seed, self.rank, self.world = n, global_batch, seed, rank, world_size
+        self._cache: dict[int, torch.Tensor] = {}
+
+    def _perm(self, epoch: int) -> torch.Tensor:
+        if epoch not in self._cache:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._cache = {epoch: torch.randperm(self.n, generator=g)}
+        return self._cache[epoch]
+
+    def global_indices(self, step: int) -> list[int]:
+        out = []
+        for k in range(step * self.batch, (step + 1) * self.batch):
+            epoch, i = divmod(k, self.n)
+            out.append(int(self._perm(epoch)[i]))
+        return out
+
+    def indices(self, step: int) -> list[int]:
+        shard = self.batch // self.world
+        return self.global_indices(step)[self.rank * shard : (self.rank + 1) * shard]
+
+
+def collate(samples: Sequence[dict]) -> dict:
+    """Stack tensors, keep everything else (strings, floats) as lists."""
+    out: dict[str, Any] = {}
+    for key in samples[0]:
+        vals = [s[key] for s in samples]
+        out[key] = torch.stack(vals) if isinstance(vals[0], torch.Tensor) else vals
+    return out
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    return {
+        k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------------------------
+def rng_state() -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temp file in the same folder, fsync, then rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Load a checkpoint written by :func:`atomic_torch_save`; one-line error when unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as e:  # a truncated or foreign file
+        raise ValueError(f"{path}: not a readable tryon checkpoint ({type(e).__name__})") from None
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    return model.module if hasattr(model, "module") else model
+
+
+# --------------------------------------------------------------------------------------------
+# Distributed
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: torch.device) -> DistInfo:
+    """Join the process group when launched by ``torchrun`` (WORLD_SIZE > 1); else single process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+# --------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------
+@dataclass
+class FitResult:
+    step: int
+    history: list[dict] = field(default_factory=list)
+    last_checkpoint: Path | None = None
+    best_checkpoint: Path | None = None
+    seconds: float = 0.0
+    resumed_from: int = 0
+
+
+def fit(
+    model: nn.Module,
+    step_fn: Callable[[nn.Module, dict], dict[str, torch.Tensor]],
+    dataset: Sequence[dict],
+    *,
+    steps: int,
+    batch_size: int,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    ckpt_dir: str | os.PathLike | None = None,
+    checkpoint_every: int = 100,
+    log_every: int = 10,
+    resume: bool = False,
+    amp: bool = False,
+    extra_state: Callable[[], dict] | None = None,
+    on_log: Callable[[int, dict], None] | None = None,
+    progress: bool = True,
+    dist_info: DistInfo | None = None,
+) -> FitResult:
+    """Train ``model`` for ``steps`` optimiser steps.
+
+    ``step_fn(model, batch)`` returns named scalar loss terms and ``"total"`` (what is optimised).
+    ``history`` holds one dict per logged step: ``step``, ``lr``, every term (float) averaged over the
+    ``log_every`` steps since the previous log. ``extra_state()`` adds caller data to checkpoints
+    (e.g. the architecture arguments). ``on_log(step, record)`` is called on rank 0 at each log.
+    """
+    device = torch.device(device)
+    info = dist_info or DistInfo()
+    sampler = StepSampler(len(dataset), batch_size, seed, info.rank, info.world_size)
+    ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
+    last_path = ckpt_dir / "last.pt" if ckpt_dir else None
+    best_path = ckpt_dir / "best.pt" if ckpt_dir else None
+    use_amp = amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    start, history, best = 0, [], math.inf
+    if resume and last_path is not None and last_path.is_file():
+        ck = load_checkpoint(last_path, device)
+        unwrap(model).load_state_dict(ck["model"])
+        optimizer.load_state_dict(ck["optimizer"])
+        if scheduler is not None and ck.get("scheduler") is not None:
+            scheduler.load_state_dict(ck["scheduler"])
+        if ck.get("scaler"):
+            scaler.load_state_dict(ck["scaler"])
+        set_rng_state(ck["rng"])
+        start, history, best = ck["step"], ck["history"], ck.get("best", math.inf)
+
+    def save(path: Path, step: int) -> None:
+        if path is None or not info.is_main:
+            return
+        atomic_torch_save(
+            {
+                "model": unwrap(model).state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "scaler": scaler.state_dict() if use_amp else None,
+                "rng": rng_state(),
+                "step": step,
+                "history": history,
+                "best": best,
+                **(extra_state() if extra_state else {}),
+            },
+            path,
+        )
+
+    bar = None
+    if progress and info.is_main:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=steps, initial=start, desc="train", file=sys.stderr, mininterval=5, dynamic_ncols=True
+        )
+    t0 = time.perf_counter()
+    model.train()
+    acc: dict[str, float] = {}
+    n_acc = 0
+    last_saved = last_path if (last_path is not None and last_path.is_file()) else None
+    for step in range(start, steps):
+        batch = to_device(collate([dataset[i] for i in sampler.indices(step)]), device)
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+            terms = step_fn(model, batch)
+        for name, value in terms.items():
+            if not torch.isfinite(value.detach()).all():
+                where = f"; last good checkpoint: {last_saved}" if last_saved else ""
+                raise TrainingDiverged(f"loss term '{name}' is {value.item()} at step {step}{where}")
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(terms["total"]).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if scheduler is not None:
+            scheduler.step()
+        for name, value in terms.items():
+            acc[name] = acc.get(name, 0.0) + float(value.detach())
+        n_acc += 1
+        done = step + 1
+        if done % log_every == 0 or done == steps:
+            means = {k: v / n_acc for k, v in acc.items()}
+            if info.world_size > 1:  # log the loss of the global batch, not of this rank's shard
+                vec = torch.tensor(list(means.values()), dtype=torch.float64, device=device)
+                dist.all_reduce(vec)
+                means = dict(zip(means, (vec / info.world_size).tolist(), strict=True))
+            record = {"step": done, "lr": optimizer.param_groups[0]["lr"], **means}
+            history.append(record)
+            acc, n_acc = {}, 0
+            if info.is_main:
+                if on_log is not None:
+                    on_log(done, record)
+                if bar is not None:
+                    bar.set_postfix(loss=f"{record['total']:.4f}")
+                if record["total"] < best and best_path is not None:
+                    best = record["total"]
+                    save(best_path, done)
+        if bar is not None:
+            bar.update(1)
+        if last_path is not None and (done % checkpoint_every == 0 or done == steps):
+            save(last_path, done)
+            last_saved = last_path
+    if bar is not None:
+        bar.close()
+    return FitResult(
+        step=steps,
+        history=history,
+        last_checkpoint=last_path,
+        best_checkpoint=best_path if best_path is not None and best_path.exists() else None,
+        seconds=time.perf_counter() - t0,
+        resumed_from=start,
+    )
