@@ -1,0 +1,121 @@
+"""Evaluation metrics (stage 06_evaluate): image quality, geometry, identity, breakdowns.
+
+Conventions: images are float tensors [B,3,H,W] in [-1,1] (mapped to [0,1] for the metrics), masks
+[B,1,H,W] in {0,1}, grids [B,2,H,W] normalised [-1,1] with align_corners=False, x first.
+
+* SSIM: ``skimage.metrics.structural_similarity`` on [0,1] RGB (``channel_axis=-1, data_range=1.0``,
+  Gaussian weights, sigma 1.5, no sample-covariance correction: the settings of Wang et al. 2004).
+* PSNR on [0,1] images (data range 1). L1 on [-1,1] images (mean absolute difference).
+* End-point error: Euclidean distance between predicted and ground-truth garment positions, in pixels
+  of the garment image at the working size, averaged over valid pixels.
+* IoU of binary masks (threshold 0.5).
+* Silhouette IoU of contour images: foreground = pixels that differ from the background colour of the
+  image (the contour images have a uniform background; see :func:`contour_foreground`).
+* Identity SSIM: SSIM restricted to the trunk region (face, neck, hands ...): the SSIM map averaged
+  inside the mask.
+* LPIPS / FID / KID need pretrained weights that cannot be downloaded here: :func:`optional_metric`
+  reports them as ``"not computed: no weights"`` unless a local path is given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+from skimage.metrics import structural_similarity
+
+NOT_COMPUTED = "not computed: no weights"
+
+
+def _to_unit_np(img: torch.Tensor) -> np.ndarray:
+    """[3,H,W] in [-1,1] -> [H,W,3] float64 in [0,1]."""
+    return ((img.detach().float().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).cpu().numpy().astype(np.float64)
+
+
+def ssim(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> list[float]:
+    """Per-image SSIM of [B,3,H,W] images in [-1,1]; with ``mask`` [B,1,H,W], the SSIM map's mean
+    inside the mask (NaN where the mask is empty)."""
+    out = []
+    for i in range(pred.shape[0]):
+        a, b = _to_unit_np(pred[i]), _to_unit_np(target[i])
+        kw = dict(
+            channel_axis=-1, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+        )
+        if mask is None:
+            out.append(float(structural_similarity(a, b, **kw)))
+        else:
+            _, smap = structural_similarity(a, b, full=True, **kw)
+            m = mask[i, 0].detach().cpu().numpy() > 0.5
+            out.append(float(smap.mean(axis=-1)[m].mean()) if m.any() else math.nan)
+    return out
+
+
+def psnr(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
+    """Per-image PSNR (dB) of [B,3,H,W] images in [-1,1], measured on [0,1]."""
+    mse = (((pred.detach().float() - target.detach().float()) / 2) ** 2).flatten(1).mean(1)
+    return [float("inf") if m == 0 else float(-10 * torch.log10(m)) for m in mse]
+
+
+def l1(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
+    """Per-image mean absolute difference of images in [-1,1]."""
+    return (pred.detach().float() - target.detach().float()).abs().flatten(1).mean(1).tolist()
+
+
+def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
+    """Per-image IoU of [B,1,H,W] masks thresholded at 0.5 (1.0 when both are empty)."""
+    a, b = pred.detach() > 0.5, target.detach() > 0.5
+    inter = (a & b).flatten(1).sum(1).float()
+    union = (a | b).flatten(1).sum(1).float()
+    return torch.where(union > 0, inter / union.clamp_min(1), torch.ones_like(union)).tolist()
+
+
+def end_point_error(pred_grid: torch.Tensor, gt_grid: torch.Tensor, valid: torch.Tensor) -> list[float]:
+    """Per-image mean EPE in pixels at the working size, inside ``valid`` [B,1,H,W] (NaN when empty).
+
+    Grids are normalised [-1,1] (align_corners=False): a unit of x is W/2 pixels, of y is H/2 pixels.
+    """
+    h, w = pred_grid.shape[-2:]
+    scale = torch.tensor([w / 2, h / 2], device=pred_grid.device).view(1, 2, 1, 1)
+    err = ((pred_grid.detach() - gt_grid) * scale).norm(dim=1, keepdim=True)  # [B,1,H,W] pixels
+    v = valid > 0.5
+    return [float(err[i][v[i]].mean()) if v[i].any() else math.nan for i in range(err.shape[0])]
+
+
+def contour_foreground(contour: torch.Tensor, tol: float = 0.1) -> torch.Tensor:
+    """Foreground mask [B,1,H,W] of contour images [B,3,H,W] in [-1,1]: pixels farther than ``tol``
+    (max over channels) from the background colour, taken as the median of the image border."""
+    border = torch.cat(
+        [contour[..., 0, :], contour[..., -1, :], contour[..., :, 0], contour[..., :, -1]], dim=-1
+    )  # [B,3,2H+2W]
+    bg = border.median(dim=-1).values[..., None, None]  # [B,3,1,1]
+    return ((contour - bg).abs().amax(dim=1, keepdim=True) > tol).float()
+
+
+def silhouette_iou(pred_contour: torch.Tensor, gt_contour: torch.Tensor, tol: float = 0.1) -> list[float]:
+    return mask_iou(contour_foreground(pred_contour, tol), contour_foreground(gt_contour, tol))
+
+
+def optional_metric(weights_path: str, name: str) -> str | None:
+    """``None`` when a local weights path is given (the caller computes the metric), else the reason."""
+    return None if weights_path else f"{name} {NOT_COMPUTED}"
+
+
+def summarise(rows: Iterable[dict], group_by: Iterable[str], metrics: Iterable[str]) -> dict:
+    """Mean of each metric overall and per value of each ``group_by`` column (pandas), NaN-aware.
+
+    Returns ``{"overall": {metric: mean}, "<column>": {value: {metric: mean, "n": count}}}``.
+    """
+    import pandas as pd
+
+    df = pd.DataFrame(list(rows))
+    metrics = [m for m in metrics if m in df.columns]
+    out: dict = {"overall": {m: float(df[m].mean()) for m in metrics}, "n": len(df)}
+    for col in group_by:
+        if col in df.columns:
+            g = df.groupby(col)[metrics]
+            table = g.mean()
+            table["n"] = g.size()
+            out[col] = {str(k): {m: float(v) for m, v in r.items()} for k, r in table.iterrows()}
+    return out
