@@ -97,6 +97,8 @@ class ContourConfig:
     lambda_l1: float = _f(1.0, ge=0, doc="pixel L1 to the GT contour (synthetic data only)")
     vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
     log_every: int = _f(50, ge=1)
+    style_size: int = _f(32, ge=0, doc="L_style computed on images resized to this size (CPU cost); 0 = working size")
+    style_layers: list[str] = _f(["relu1_1", "relu2_1", "relu3_1"], doc="VGG19 ReLU taps of L_style")
 
 
 @dataclass(frozen=True)
