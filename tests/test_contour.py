@@ -75,3 +75,98 @@ def test_skips_let_it_copy_the_trunk_quickly():
         loss.backward()
         opt.step()
     assert loss.item() < 0.25 * first
+
+
+# ------------------------------------------------------------------------------------------------
+# Stage 03_contour (tiny prepared folder rendered by the synthetic generator)
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def prepared_root(tmp_path_factory):
+    from tryon.data.synthetic import generate
+
+    root = tmp_path_factory.mktemp("root")
+    generate(root / "data" / "01_prepare", n=10, size=64, seed=0, n_test=4)
+    return root
+
+
+def _tiny_params():
+    from tryon.config import parse_params
+
+    return parse_params(
+        {
+            "base": {"image_size": 64, "device": "cpu", "num_threads": 1},
+            "03_contour": {"steps": 3, "batch_size": 4, "log_every": 1},
+        }
+    )
+
+
+def test_width_measurement_agrees_with_the_generator(prepared_root):
+    # the stage measures widths on contour images; on the ground-truth contour it must reproduce the
+    # generator's own silhouette measurements (manifest hip_w_px / shoulder_w_px), up to soft edges
+    import numpy as np
+
+    from tryon.data.dataset import TryOnDataset
+    from tryon.evaluate import contour_foreground
+    from tryon.stages.contour import body_rows, face_centre_x, run_width
+    from tryon.text import parse_body_text
+
+    ds = TryOnDataset(prepared_root / "data" / "01_prepare", "train", 64)
+    hip_err, sh_err = [], []
+    for i in range(len(ds)):
+        s, row = ds[i], ds.table.iloc[i]
+        fg = contour_foreground(s["contour"][None])[0, 0].numpy() > 0.5
+        rows = body_rows(parse_body_text(s["text"]), 64, 170.0)
+        cx = face_centre_x(s["parse"])
+        assert rows["shoulder"] < rows["hip"]  # y down
+        hip_err.append(run_width(fg, rows["hip"], cx) - row["hip_w_px"])
+        sh_err.append(run_width(fg, rows["shoulder"], cx) - row["shoulder_w_px"])
+    assert np.abs(hip_err).max() <= 2.5 and np.abs(sh_err).max() <= 2.5
+
+
+def test_run_width_and_ladder():
+    import math
+
+    import numpy as np
+
+    from tryon.stages.contour import run_width, weight_ladder
+    from tryon.text import parse_body_text
+
+    fg = np.zeros((5, 20), bool)
+    fg[2, 3:6] = True  # an arm, not through the centre
+    fg[2, 8:15] = True  # the body, 7 px
+    assert run_width(fg, 2, cx=10.5, band=0) == 7.0
+    assert run_width(fg, 2, cx=1.5, band=0) == 0.0
+    ladder = weight_ladder(parse_body_text("height 160cm, weight 55kg, pear, thin"), 170.0)
+    assert [t.build for t in ladder] == ["thin", "well-proportioned", "slightly fat", "fat"]
+    assert all(a.weight_kg < b.weight_kg for a, b in zip(ladder, ladder[1:], strict=False))
+    assert all(t.height_cm == 160.0 and t.body_type == "pear" for t in ladder)
+    assert weight_ladder(parse_body_text("pear"), 170.0)[0].height_cm == 170.0
+    assert not math.isnan(weight_ladder(parse_body_text("pear"), 170.0)[0].weight_kg)
+
+
+def test_stage_03_runs_end_to_end(prepared_root):
+    import matplotlib.figure
+
+    from tryon.data.dataset import TryOnDataset
+    from tryon.stages import contour as stage
+    from tryon.stages import encode
+
+    params = _tiny_params()
+    encode.run(params, prepared_root)
+    metrics = stage.run(params, prepared_root, progress=False)
+    out = prepared_root / "data" / "03_contour"
+    assert (out / "model.pt").is_file() and (out / "history.json").is_file()
+    assert metrics["steps"] == 3 and metrics["vgg_weights"] == "random(seed=0)"
+    assert metrics["n_test_with_contour"] == 4
+    for k in ("silhouette_iou", "face_ssim", "hip_width_monotone_rate", "pear_v_flip_rate"):
+        assert 0.0 <= metrics[k] <= 1.0 or k == "face_ssim" and -1.0 <= metrics[k] <= 1.0
+    assert len(metrics["per_sample"]) == 4
+    net, vocab, ck = stage.load_trained(prepared_root)
+    assert ck["step"] == 3 and set(ck) >= {"text_mlp", "contour_gen", "architecture", "vocab"}
+    test = stage.CodedDataset(TryOnDataset(prepared_root / "data" / "01_prepare", "test", 64), vocab)
+    figs = [
+        stage.comparison_figure(net, test, vocab, n=2),
+        stage.text_variation_figure(net, test[0], vocab),
+        stage.loss_curves_figure(ck["history"]),
+    ]
+    assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)

@@ -12,6 +12,12 @@ from tryon.nets.text_mlp import TextMLP, build_text_mlp
 from tryon.text import BodyText, BodyTextError, Vocabulary, parse_body_text
 from tryon.vocab import BODY_TYPES, BUILDS
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
 TRAIN = [
     "height 165cm, weight 50kg, apple, well-proportioned",
     "height 172cm, weight 68kg, pear, slightly fat",
@@ -161,9 +167,9 @@ def test_text_mlp_can_learn_different_maps_for_different_codes():
     target = torch.zeros(2, 1, 32, 32)
     target[0, :, :, :16] = 1.0  # first text: mass on the left; second: on the right
     target[1, :, :, 16:] = 1.0
-    mlp = TextMLP(vocab.code_dim, [64], "tanh", 1024, 1024.0)
+    mlp = TextMLP(vocab.code_dim, [32], "tanh", 1024, 1024.0)
     opt = torch.optim.Adam(mlp.parameters(), 1e-2)
-    for _ in range(100):
+    for _ in range(60):
         m = mlp(codes, 32)["code_map"]
         loss = ((m - (2 * target - 1)) ** 2).mean()
         opt.zero_grad()
@@ -172,3 +178,35 @@ def test_text_mlp_can_learn_different_maps_for_different_codes():
     m = mlp(codes, 32)["code_map"]
     assert m[0, :, :, :16].mean() > m[0, :, :, 16:].mean() + 0.5
     assert m[1, :, :, 16:].mean() > m[1, :, :, :16].mean() + 0.5
+
+
+def test_unit_variants_helper_spells_the_same_fields():
+    from tryon.stages.encode import unit_variants
+
+    p = parse_body_text("height 172cm, weight 68kg, pear, slightly fat")
+    variants = unit_variants(p)
+    assert len(variants) == 3 and len(set(variants)) == 3
+    assert all(parse_body_text(v) == p for v in variants)
+
+
+def test_stage_02_builds_and_saves_the_vocabulary(tmp_path):
+    import matplotlib.figure
+
+    from tryon.config import parse_params
+    from tryon.data.synthetic import generate
+    from tryon.stages import encode
+
+    generate(tmp_path / "data" / "01_prepare", n=12, size=32, seed=0, n_test=3)
+    params = parse_params({"base": {"image_size": 32}})
+    m = encode.run(params, tmp_path)
+    vocab = Vocabulary.load(tmp_path / "data" / "02_encode" / "vocab.json")
+    assert m["n_train_texts"] == 12 and m["n_test_texts"] == 3
+    assert m["round_trip_rate"] == 1.0 and m["unit_variant_same_code_rate"] == 1.0
+    assert m["code_dim"] == vocab.code_dim and m["vocab_size"] == len(vocab.body_types) + len(vocab.builds)
+    texts = encode.load_texts(tmp_path / "data" / "01_prepare", "train")
+    assert len(encode.vocabulary_table(vocab)) == vocab.code_dim
+    figs = [
+        encode.code_distribution_figure(vocab, texts),
+        encode.body_maps_figure(encode.untrained_mlp(params, vocab), vocab, size=32),
+    ]
+    assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)

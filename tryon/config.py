@@ -72,6 +72,7 @@ class PrepareConfig:
     garment_dir: str = _f("", doc="folder of real flat garment photos; '' = procedural garments")
     real_samples_dir: str = _f("../shared/data/vton-samples", doc="shown in the report when present")
     n_preview: int = _f(8, ge=1, doc="samples in the report grid")
+    workers: int = _f(0, ge=0, doc="generator processes; 0 = up to 2 (the files do not depend on it)")
 
 
 @dataclass(frozen=True)

@@ -117,3 +117,21 @@ def build_contour_generator(
 ) -> ContourGenerator:
     """Factory: the method's layout scaled to ``image_size``."""
     return ContourGenerator(body_channels, 3, base_channels, levels_for(image_size))
+
+
+class TextContourNet(nn.Module):
+    """Text MLP + contour generator, the part of the try-on network that stage 03 pretrains.
+
+    ``forward(code [B,n] text codes, trunk [B,3,H,W] in [-1,1])`` -> ``{"body_map": [B,1,H,W],
+    "contour": [B,3,H,W] in [-1,1]}``. Sub-module names match :class:`tryon.nets.model.TryOnNet`
+    (``text_mlp``, ``contour_gen``) so the stage 03 checkpoint initialises the full network.
+    """
+
+    def __init__(self, text_mlp: nn.Module, contour_gen: ContourGenerator):
+        super().__init__()
+        self.text_mlp = text_mlp
+        self.contour_gen = contour_gen
+
+    def forward(self, code: torch.Tensor, trunk: torch.Tensor) -> dict[str, torch.Tensor]:
+        body_map = self.text_mlp(code, tuple(trunk.shape[-2:]))["body_map"]  # [B,1,H,W]
+        return {"body_map": body_map, **self.contour_gen(body_map, trunk)}
