@@ -147,6 +147,24 @@ class Garment:
     colors: tuple[tuple[float, float, float], ...]
     tex_params: dict = field(default_factory=dict)
     bg_rgb: tuple[float, float, float] = (0.96, 0.96, 0.96)
+    #: flat length (fraction of S) that spans the wearer's shoulder -> crotch
+    ref_len: float = 0.62
+    #: a real garment photo instead of the procedural drawing (see :func:`photo_garment`)
+    photo: PhotoFlat | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoFlat:
+    """A real flat garment photo prepared at one size: rgb float32 [S, S, 3] in [0, 1], cov float32 [S, S],
+    sdf float32 [S, S] (signed distance to the mask outline, fractions of S, negative inside) and the
+    panel profile (row v, half-width) in fractions of S."""
+
+    name: str
+    rgb: np.ndarray
+    cov: np.ndarray
+    sdf: np.ndarray
+    prof_v: np.ndarray
+    prof_hw: np.ndarray
 
 
 # ------------------------------------------------------------------------------------------------
@@ -278,6 +296,17 @@ def sample_garment(rng: np.random.Generator, garment_type: str | None = None) ->
         "logo_y": float(rng.uniform(0.3, 0.45)),
         "logo_size": float(rng.uniform(0.08, 0.14)),
     }
+    sleeve_angle = float(rng.uniform(math.radians(35), math.radians(60)))
+    cuff = float(rng.uniform(0.04, 0.06)) if sleeve_len > 0.3 else float(rng.uniform(0.055, 0.075))
+    if sleeve_len > 0:
+        # keep the whole flat garment inside the frame: steepen the sleeve if its cuff would leave it
+        mx = (hw_shoulder + hw_chest) / 2 * 0.96
+        room = 0.47 - mx - cuff
+        if sleeve_len * math.cos(sleeve_angle) > room:
+            sleeve_angle = math.acos(max(0.0, min(1.0, room / sleeve_len)))
+        my = top + armhole * 0.45
+        if my + sleeve_len * math.sin(sleeve_angle) + cuff > 0.97:
+            sleeve_len = (0.97 - cuff - my) / math.sin(sleeve_angle)
     return Garment(
         garment_type=gt,
         top=top,
@@ -290,8 +319,8 @@ def sample_garment(rng: np.random.Generator, garment_type: str | None = None) ->
         neck_d=float(rng.uniform(0.03, 0.1)),
         v_neck=bool(rng.random() < 0.3),
         sleeve_len=float(sleeve_len),
-        sleeve_angle=float(rng.uniform(math.radians(35), math.radians(60))),
-        sleeve_cuff=float(rng.uniform(0.04, 0.06)) if sleeve_len > 0.3 else float(rng.uniform(0.055, 0.075)),
+        sleeve_angle=sleeve_angle,
+        sleeve_cuff=cuff,
         texture=texture,
         colors=colors,
         tex_params=tex,
@@ -347,12 +376,20 @@ def _smax(a, b, k):
 # Flat garment
 # ------------------------------------------------------------------------------------------------
 def _panel_hw(g: Garment, v):
+    if g.photo is not None:
+        return np.interp(v, g.photo.prof_v, g.photo.prof_hw).astype(np.float32)  # clamped at the ends
     """Half-width of the flat panel at height v (fractions of S)."""
     return _smoothstep_interp(v, [g.top, g.top + g.armhole, g.bottom], [g.hw_shoulder, g.hw_chest, g.hw_hem])
 
 
 def _panel_sdf(g: Garment, u, v):
     """SDF (fractions of S) of the flat torso panel incl. the neckline cut-out; u from the centre line."""
+    if g.photo is not None:  # bilinear lookup in the photo mask's signed distance field
+        sdf = torch.from_numpy(g.photo.sdf)[None, None]  # [1, 1, S, S]
+        grid = torch.from_numpy(np.stack([2 * (u + 0.5) - 1, 2 * v - 1], -1).astype(np.float32))[None]
+        return F.grid_sample(sdf, grid, mode="bilinear", padding_mode="border", align_corners=False)[
+            0, 0
+        ].numpy()
     hw = _panel_hw(g, v)
     # shoulders slope down from the neck by ~6% of the half-width
     top = g.top + 0.18 * np.clip(np.abs(u) - g.neck_w, 0, None) * 0.3
@@ -489,6 +526,8 @@ def _font(size: int):
 def render_flat_garment(g: Garment, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Flat in-shop garment photo: (rgb float32 [S, S, 3] in [0, 1] on a light background,
     coverage float32 [S, S] in [0, 1])."""
+    if g.photo is not None:
+        return g.photo.rgb, g.photo.cov
     x, y = _grid(size)
     u = x / size - 0.5
     v = y / size
@@ -618,6 +657,62 @@ def _background(b: Body, size: int) -> np.ndarray:
     return np.broadcast_to(col[:, None, :], (size, size, 3)).copy()
 
 
+def _body_sdfs(geo: _Geo, X: np.ndarray, Y: np.ndarray) -> tuple:
+    """SDFs (px) of the body parts on the pixel grid (X, Y): torso (with shoulder caps), neck,
+    [arm per side], [leg per side], head."""
+    y, r = geo.y, geo.r
+    hw_rows = _torso_hw_rows(geo, Y[:, :1])  # [h, 1]
+    torso = np.maximum(np.maximum(np.abs(X - geo.cx) - hw_rows, y["shoulder"] - Y), Y - y["crotch"])
+    # round the shoulders: a cap between the neck and each shoulder joint
+    for s_pt, *_ in geo.arms:
+        cap, _ = _capsule(
+            X, Y, (geo.cx, y["shoulder"] + r["upper_arm"]), s_pt, r["upper_arm"] * 1.05, r["upper_arm"]
+        )
+        torso = np.minimum(torso, cap)
+    neck, _ = _capsule(
+        X, Y, (geo.cx, y["chin"] - r["neck"]), (geo.cx, y["shoulder"] + r["neck"]), r["neck"], r["neck"] * 1.1
+    )
+    arms = []
+    for s_pt, e_pt, w_pt, h_pt in geo.arms:
+        d1, _ = _capsule(X, Y, s_pt, e_pt, r["upper_arm"], r["fore_arm"] * 1.05)
+        d2, _ = _capsule(X, Y, e_pt, w_pt, r["fore_arm"], r["wrist"])
+        d3, _ = _capsule(X, Y, w_pt, h_pt, r["hand"] * 0.8, r["hand"] * 0.55)
+        arms.append(np.minimum(np.minimum(d1, d2), d3))
+    legs = []
+    for hp, kn, an in geo.legs:
+        d1, _ = _capsule(X, Y, hp, kn, r["thigh"], r["knee"])
+        d2, _ = _capsule(X, Y, kn, an, r["knee"], r["ankle"])
+        legs.append(np.minimum(d1, d2))
+    head = _ellipse(X, Y, geo.head_c, geo.head_ax, geo.head_ay)
+    return torso, neck, arms, legs, head
+
+
+def body_silhouette(body: Body, size: int) -> dict:
+    """Silhouette of a body alone (no clothes), for shape statistics: "mask" bool [S, S] (whole body),
+    "no_arms" bool [S, S] (torso, neck, head, legs) and widths in px at the shoulder / bust / waist / hip
+    rows of the no-arms silhouette, plus "area" (px of the whole body)."""
+    geo = body_geometry(body, size)
+    X, Y = _grid(size)
+    torso, neck, arms, legs, head = _body_sdfs(geo, X, Y)
+    no_arms = np.minimum(np.minimum(np.minimum(torso, neck), head), np.minimum(*legs)) < 0
+    mask = no_arms | (np.minimum(*arms) < 0)
+
+    def width_at(yy: float) -> float:
+        idx = np.flatnonzero(no_arms[int(np.clip(yy, 0, size - 1))])
+        return float(idx[-1] - idx[0] + 1) if len(idx) else 0.0
+
+    y = geo.y
+    return {
+        "mask": mask,
+        "no_arms": no_arms,
+        "shoulder_w": width_at(y["shoulder"] + 0.5 * geo.r["upper_arm"]),
+        "bust_w": width_at(y["bust"]),
+        "waist_w": width_at(y["waist"]),
+        "hip_w": width_at(y["hip"]),
+        "area": float(mask.sum()),
+    }
+
+
 def _window(geo: _Geo, size: int) -> tuple[int, int, int, int]:
     """Pixel window (y0, y1, x0, x1) that holds the whole person (hair, hands, skirt) with a margin."""
     m = 0.03 * size + 2
@@ -671,30 +766,9 @@ def render_sample(
     r = geo.r
 
     # ---- body SDFs (px) ----
-    hw_rows = _torso_hw_rows(geo, Y[:, :1])  # [S, 1]
-    torso = np.maximum(np.maximum(np.abs(X - geo.cx) - hw_rows, y["shoulder"] - Y), Y - y["crotch"])
-    # round the shoulders: a smooth cap between the neck and the shoulder joints
-    for s_pt, *_ in geo.arms:
-        cap, _ = _capsule(
-            X, Y, (geo.cx, y["shoulder"] + r["upper_arm"]), s_pt, r["upper_arm"] * 1.05, r["upper_arm"]
-        )
-        torso = np.minimum(torso, cap)
-    neck, _ = _capsule(
-        X, Y, (geo.cx, y["chin"] - r["neck"]), (geo.cx, y["shoulder"] + r["neck"]), r["neck"], r["neck"] * 1.1
-    )
+    hw_rows = _torso_hw_rows(geo, Y[:, :1])  # [h, 1]
+    torso, neck, arms_sdf, legs_sdf, head = _body_sdfs(geo, X, Y)
     torso_full = np.minimum(torso, neck)
-    arms_sdf = []
-    for s_pt, e_pt, w_pt, h_pt in geo.arms:
-        d1, _ = _capsule(X, Y, s_pt, e_pt, r["upper_arm"], r["fore_arm"] * 1.05)
-        d2, _ = _capsule(X, Y, e_pt, w_pt, r["fore_arm"], r["wrist"])
-        d3, _ = _capsule(X, Y, w_pt, h_pt, r["hand"] * 0.8, r["hand"] * 0.55)
-        arms_sdf.append(np.minimum(np.minimum(d1, d2), d3))
-    legs_sdf = []
-    for hp, kn, an in geo.legs:
-        d1, _ = _capsule(X, Y, hp, kn, r["thigh"], r["knee"])
-        d2, _ = _capsule(X, Y, kn, an, r["knee"], r["ankle"])
-        legs_sdf.append(np.minimum(d1, d2))
-    head = _ellipse(X, Y, geo.head_c, geo.head_ax, geo.head_ay)
 
     # ---- hair ----
     hc, ax, ay = geo.head_c, geo.head_ax, geo.head_ay
@@ -745,7 +819,7 @@ def render_sample(
     # ---- torso garment backward map G_torso (flat coords, fractions of S; u from the centre line) ----
     top_y = y["shoulder"] - 0.2 * r["upper_arm"]
     torso_len_px = y["crotch"] - top_y
-    sv = torso_len_px / 0.62  # person px per flat unit (a flat length 0.62 spans shoulder -> crotch)
+    sv = torso_len_px / g.ref_len  # person px per flat unit (a flat length ref_len spans shoulder -> crotch)
     v = g.top + (Y - top_y) / sv
     wr = garment.tex_params["seed"]
     rng_w = np.random.default_rng(wr)
@@ -925,7 +999,8 @@ def render_sample(
     put(_cov(hair_front), hair_rgb, CIHP.HAIR, hair_rgb)
 
     worn_w = parse == CIHP.UPPER_CLOTHES
-    valid_w = worn_w & (w_top >= 0.999) & inside_top
+    lim = 1.0 - 1.0 / S  # the bilinear footprint stays inside the flat image
+    valid_w = worn_w & (w_top >= 0.999) & inside_top & (np.abs(gx) < lim) & (np.abs(gy) < lim)
     win = (slice(wy0, wy1), slice(wx0, wx1))
     person = bg_full.copy()
     person[win] = img
@@ -1002,7 +1077,99 @@ def sample_id(split: str, index: int) -> str:
     return f"{split}_{index:06d}"
 
 
-def make_sample(seed: int, split: str, index: int, size: int) -> tuple[Body, Garment, dict]:
+def list_garment_photos(garment_dir: str | os.PathLike) -> list[tuple[Path, Path | None]]:
+    """(photo, mask or None) pairs of a folder of flat garment photos: a VITON-HD-like folder with
+    ``cloth/`` (+ ``cloth-mask/``) or a plain folder of images. Sorted by name."""
+    from tryon.data.io import DataError
+
+    root = Path(garment_dir)
+    cloth = root / "cloth" if (root / "cloth").is_dir() else root
+    exts = {".jpg", ".jpeg", ".png"}
+    photos = sorted(p for p in cloth.iterdir() if p.suffix.lower() in exts) if cloth.is_dir() else []
+    if not photos:
+        raise DataError(f"{cloth}: no garment photos (*.jpg, *.png) found")
+    mdir = root / "cloth-mask"
+    return [(p, (mdir / p.name) if (mdir / p.name).exists() else None) for p in photos]
+
+
+def photo_garment(photo: Path, mask: Path | None, size: int, seed: int) -> Garment:
+    """A real flat garment photo as a :class:`Garment`: padded to 1:1 with its background colour, resized,
+    its mask (given, else estimated from the background) turned into a signed distance field and a
+    half-width profile. The worn mapping is the torso mapping only (sleeves travel with the panel)."""
+    from scipy import ndimage
+
+    from tryon.data import io, preprocess
+
+    rgb = io.read_rgb(photo)
+    m = io.read_mask(mask) if mask is not None else preprocess.estimate_cloth_mask(rgb)
+    if m.shape != rgb.shape[:2]:
+        raise io.DataError(
+            f"{mask}: mask is {m.shape[1]}x{m.shape[0]}, expected {rgb.shape[1]}x{rgb.shape[0]}"
+        )
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    fill = np.median(border, axis=0).astype(np.uint8)
+    padded, _ = preprocess.pad_to_square(rgb, 0)
+    mp, (left, top, right, bottom) = preprocess.pad_to_square(m, 0)
+    padded[~preprocess.pad_to_square(np.ones(m.shape, bool), 0)[0]] = fill
+    rgb_s = preprocess.resize(padded, size, "rgb").astype(np.float32) / 255.0
+    m_s = preprocess.resize(mp, size, "mask")
+    if m_s.sum() < 16:
+        raise io.DataError(f"{mask or photo}: garment mask is (nearly) empty")
+    sdf = (ndimage.distance_transform_edt(~m_s) - ndimage.distance_transform_edt(m_s)) / size
+    rows = np.flatnonzero(m_s.any(axis=1))
+    cols = np.flatnonzero(m_s.any(axis=0))
+    cx = (cols[0] + cols[-1] + 1) / 2
+    prof_v = (rows + 0.5) / size
+    prof_hw = np.array([np.abs(np.flatnonzero(m_s[r]) + 0.5 - cx).max() for r in rows]) / size
+    # centre the photo on its garment's centre column so u = 0 is the garment's centre line
+    shift = int(round(size / 2 - cx))
+    rgb_s = np.roll(rgb_s, shift, axis=1)
+    m_s = np.roll(m_s, shift, axis=1)
+    sdf = np.roll(sdf, shift, axis=1).astype(np.float32)
+    pf = PhotoFlat(
+        photo.name, rgb_s, m_s.astype(np.float32), sdf, prof_v.astype(np.float32), prof_hw.astype(np.float32)
+    )
+    top_v, bot_v = float(prof_v[0]), float(prof_v[-1])
+    return Garment(
+        garment_type="photo",
+        top=top_v,
+        bottom=bot_v,
+        hw_shoulder=float(prof_hw[0]),
+        hw_chest=float(prof_hw.max()),
+        hw_hem=float(prof_hw[-1]),
+        armhole=0.0,
+        neck_w=0.0,
+        neck_d=0.0,
+        v_neck=False,
+        sleeve_len=0.0,
+        sleeve_angle=0.0,
+        sleeve_cuff=0.0,
+        texture="photo",
+        colors=(),
+        tex_params={"seed": seed},
+        bg_rgb=tuple(float(c) / 255 for c in fill),
+        ref_len=(bot_v - top_v) / 1.05,
+        photo=pf,
+    )
+
+
+def photo_split(photos: list, seed: int, split: str) -> list:
+    """Disjoint train / test subsets of a photo list (15% test, at least one), shuffled by ``seed``."""
+    if len(photos) < 2:
+        from tryon.data.io import DataError
+
+        raise DataError(
+            f"{photos[0][0].parent if photos else 'garment_dir'}: need at least 2 garment photos for disjoint splits"
+        )
+    perm = np.random.default_rng([seed, 99]).permutation(len(photos))
+    n_test = max(1, round(0.15 * len(photos)))
+    idx = perm[:n_test] if split == "test" else perm[n_test:]
+    return [photos[i] for i in sorted(idx)]
+
+
+def make_sample(
+    seed: int, split: str, index: int, size: int, photos: list | None = None
+) -> tuple[Body, Garment, dict]:
     """Sample ``index`` of ``split``: body and garment come from separate seed streams, keyed by
     (seed, split, index), so train and test share no body and no garment, and any sample can be made
     alone (parallel generation gives the same files)."""
@@ -1010,7 +1177,13 @@ def make_sample(seed: int, split: str, index: int, size: int) -> tuple[Body, Gar
         raise ValueError(f"split: expected one of {list(SPLITS)}, got {split!r}")
     code = _SPLIT_CODE[split]
     body = sample_body(np.random.default_rng([seed, code, 0, index]))
-    garment = sample_garment(np.random.default_rng([seed, code, 1, index]))
+    grng = np.random.default_rng([seed, code, 1, index])
+    if photos:
+        own = photo_split(photos, seed, split)
+        p, m = own[index % len(own)]
+        garment = photo_garment(p, m, size, int(grng.integers(2**31)))
+    else:
+        garment = sample_garment(grng)
     return body, garment, render_sample(body, garment, size)
 
 
@@ -1035,7 +1208,7 @@ def manifest_row(
         "lower": body.lower,
         "hair": body.hair_style,
         "body_id": f"{split}-b{index}",
-        "garment_id": f"{split}-g{index}",
+        "garment_id": garment.photo.name if garment.photo is not None else f"{split}-g{index}",
         "shoulder_w_px": m["shoulder_w"],
         "waist_w_px": m["waist_w"],
         "hip_w_px": m["hip_w"],
@@ -1063,11 +1236,11 @@ def write_sample(split_dir: Path, sid: str, out: dict, atomic: bool = False) -> 
 
 
 def _work(args: tuple) -> list[dict]:
-    split_dir, seed, split, indices, size = args
+    split_dir, seed, split, indices, size, photos = args
     torch.set_num_threads(1)
     rows = []
     for i in indices:
-        body, garment, out = make_sample(seed, split, i, size)
+        body, garment, out = make_sample(seed, split, i, size, photos)
         sid = sample_id(split, i)
         write_sample(Path(split_dir), sid, out)
         rows.append(manifest_row(sid, split, i, seed, body, garment, out))
@@ -1075,7 +1248,13 @@ def _work(args: tuple) -> list[dict]:
 
 
 def generate_split(
-    out_dir: str | os.PathLike, split: str, n: int, size: int, seed: int, workers: int = 1
+    out_dir: str | os.PathLike,
+    split: str,
+    n: int,
+    size: int,
+    seed: int,
+    workers: int = 1,
+    photos: list | None = None,
 ) -> list[dict]:
     """Write ``n`` samples of ``split`` into ``out_dir/split`` (built in a temp folder, then renamed into
     place, so a crash never leaves a half-written split). Returns the manifest rows in index order."""
@@ -1089,7 +1268,7 @@ def generate_split(
     tmp.mkdir()
     try:
         chunks = [list(range(i, n, max(1, workers))) for i in range(max(1, workers))]
-        jobs = [(str(tmp), seed, split, c, size) for c in chunks if c]
+        jobs = [(str(tmp), seed, split, c, size, photos) for c in chunks if c]
         if workers > 1 and n > 1:
             import multiprocessing as mp
 
@@ -1108,10 +1287,17 @@ def generate_split(
 
 
 def generate(
-    out: str | os.PathLike, n: int, size: int, seed: int = 0, n_test: int = 0, workers: int = 1
+    out: str | os.PathLike,
+    n: int,
+    size: int,
+    seed: int = 0,
+    n_test: int = 0,
+    workers: int = 1,
+    garment_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:  # noqa: F821
     """``tryon generate``: write ``n`` train samples (and ``n_test`` test samples) of size ``size`` into
-    ``out`` plus ``out/manifest.csv``. Same arguments -> byte-identical files. Returns the manifest."""
+    ``out`` plus ``out/manifest.csv``. Same arguments -> byte-identical files. Returns the manifest.
+    ``garment_dir``: real flat garment photos to wear instead of procedural garments (split disjointly)."""
     import pandas as pd
 
     from tryon.config import atomic_write_text
@@ -1120,10 +1306,11 @@ def generate(
         raise ValueError(f"n: expected a count >= 0, got {n if n < 0 else n_test}")
     if size < 16:
         raise ValueError(f"size: expected >= 16 pixels, got {size}")
+    photos = list_garment_photos(garment_dir) if garment_dir else None
     rows = []
     for split, k in (("train", n), ("test", n_test)):
         if k > 0:
-            rows += generate_split(out, split, k, size, seed, workers)
+            rows += generate_split(out, split, k, size, seed, workers, photos)
     df = pd.DataFrame(rows)
     atomic_write_text(Path(out) / "manifest.csv", df.to_csv(index=False))
     return df
@@ -1156,3 +1343,13 @@ def benchmark(
         shutil.rmtree(wd / "train", ignore_errors=True)
     print(", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in res.items()))
     return res
+
+
+def bench_generate(size: int = 256, n: int = 100) -> dict:
+    """``tryon bench data``: generator speed at ``size`` (render-only on one core, and end-to-end with
+    file writing on all cores, up to 2 processes). Prints samples/second and returns the figures."""
+    import tempfile
+
+    workers = max(1, min(2, os.cpu_count() or 1))
+    with tempfile.TemporaryDirectory(prefix="tryon-bench-") as tmp:
+        return benchmark(size=size, n=n, write_dir=tmp, workers=workers)
