@@ -271,7 +271,7 @@ def shape_figure(manifest: pd.DataFrame):
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     r = manifest.hip_w_px / manifest.shoulder_w_px
     order = r.groupby(manifest.body_type).mean().sort_values().index
-    axes[0].boxplot([r[manifest.body_type == t] for t in order], vert=False)
+    axes[0].boxplot([r[manifest.body_type == t] for t in order], orientation="horizontal")
     axes[0].set_yticks(range(1, len(order) + 1), order)
     axes[0].set_xlabel("hip width / shoulder width (rendered silhouette)")
     sc = axes[1].scatter(manifest.weight_kg, manifest.area_px, c=manifest.height_cm, s=6, cmap="viridis")

@@ -1,0 +1,88 @@
+"""Label ids, Dress Code -> CIHP remap, trunk / hands / garment masks; padding and un-padding."""
+
+import numpy as np
+import pytest
+import torch
+
+from tryon.data import labels, preprocess
+from tryon.data.labels import CIHP, DressCode
+
+
+def test_label_sets_and_remap():
+    assert len(CIHP) == 20 and len(DressCode) == 18
+    dc = np.arange(18, dtype=np.uint8).reshape(3, 6)
+    cihp = labels.dresscode_to_cihp(dc)
+    assert cihp[np.unravel_index(DressCode.HEAD, dc.shape)] == CIHP.FACE
+    assert cihp[np.unravel_index(DressCode.UPPER_CLOTHES, dc.shape)] == CIHP.UPPER_CLOTHES
+    assert cihp[np.unravel_index(DressCode.PANTS, dc.shape)] == CIHP.PANTS
+    assert cihp[np.unravel_index(DressCode.LEFT_ARM, dc.shape)] == CIHP.LEFT_ARM
+    with pytest.raises(labels.LabelError, match=r"x\.png: unknown parse label\(s\) \[18\]"):
+        labels.dresscode_to_cihp(np.array([[0, 18]], np.uint8), "x.png")
+
+
+def _toy_parse():
+    p = np.zeros((40, 30), np.uint8)
+    p[2:8, 12:18] = CIHP.FACE
+    p[8:10, 13:17] = CIHP.TORSO_SKIN
+    p[10:25, 8:22] = CIHP.UPPER_CLOTHES
+    p[10:30, 4:8] = CIHP.RIGHT_ARM  # hanging arm, the hand is its lower end
+    p[25:38, 9:21] = CIHP.PANTS
+    return p
+
+
+def test_trunk_keeps_face_neck_hands_and_removes_garment_and_upper_arm():
+    p = _toy_parse()
+    m = labels.trunk_mask(p)
+    assert m[p == CIHP.FACE].all() and m[p == CIHP.TORSO_SKIN].all() and m[p == CIHP.PANTS].all()
+    assert not m[p == CIHP.UPPER_CLOTHES].any() and not m[p == CIHP.BACKGROUND].any()
+    arm = p == CIHP.RIGHT_ARM
+    assert m[29, 4:8].all() and m[28:30, 4:8].mean() > 0.8  # hand (distal end) kept
+    assert not m[10:14, 4:8].any()  # upper arm removed
+    assert 0 < (m & arm).sum() < arm.sum()
+    # lower-body try-on keeps the upper garment and arms, removes the pants
+    low = labels.trunk_mask(p, "lower_body")
+    assert low[p == CIHP.UPPER_CLOTHES].all() and not low[p == CIHP.PANTS].any() and low[arm].all()
+    # torso mask helpers accept torch too
+    t = torch.from_numpy(p.astype(np.int64))
+    assert torch.equal(labels.garment_mask(t), torch.from_numpy(labels.garment_mask(p)))
+
+
+def test_trunk_map_multiplies_person():
+    p = _toy_parse()
+    person = torch.rand(3, 40, 30) * 2 - 1
+    tr, m = preprocess.trunk(person, p)
+    assert tr.shape == (3, 40, 30) and m.shape == (1, 40, 30)
+    assert torch.equal(tr, person * m)
+    assert set(m.unique().tolist()) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("wh", [(768, 1024), (1024, 768), (50, 50), (33, 80)])
+def test_pad_box_centres_and_unpad_round_trip(wh):
+    w, h = wh
+    rgb = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    sq, pad = preprocess.pad_to_square(rgb)
+    L = max(w, h)
+    assert sq.shape == (L, L, 3)
+    left, top, right, bottom = pad
+    assert (
+        left + right == L - w and top + bottom == L - h and abs(left - right) <= 1 and abs(top - bottom) <= 1
+    )
+    assert (sq[top : top + h, left : left + w] == rgb).all()
+    assert sq.sum() == rgb.astype(np.int64).sum()  # zero padding
+    t = preprocess.rgb_to_tensor(sq)
+    back = preprocess.unpad(t, pad, (w, h))  # same size: exact crop
+    assert back.shape == (3, h, w)
+    assert torch.allclose(back, preprocess.rgb_to_tensor(rgb), atol=1e-6)
+    # through a resize to 64 and back: the original size and roughly the content
+    small, _ = preprocess.square(rgb, 64, "rgb")
+    up = preprocess.unpad(preprocess.rgb_to_tensor(small)[None], pad, (w, h))
+    assert up.shape == (1, 3, h, w)
+
+
+def test_preprocess_person_keys_and_ranges():
+    rgb = np.full((40, 30, 3), 200, np.uint8)
+    out = preprocess.preprocess_person(rgb, _toy_parse(), 32)
+    assert out["person"].shape == (3, 32, 32) and out["parse"].dtype == torch.int64
+    assert out["person"].min() >= -1 and out["person"].max() <= 1
+    assert out["pad"].tolist() == [5, 0, 5, 0] and out["orig_size"].tolist() == [30, 40]
+    assert out["person"][:, :, :2].eq(-1).all()  # zero-padded side is black (-1 after normalising)
