@@ -111,6 +111,8 @@ class WarpConfig:
     n_layers: int = _f(2, ge=0, doc="transformer layers (6 in the method)")
     n_heads: int = _f(4, ge=1)
     matching: Literal["fused", "naive", "chunked"] = _f("fused")
+    base_channels: int = _f(32, ge=4, doc="CNN stem width of each feature stream")
+    temperature: float = _f(1.0, gt=0, doc="divides the matching correlation (lower = sharper M)")
     contour_source: Literal["generated", "ground_truth"] = _f("ground_truth")
     steps: int = _f(800, ge=1)
     batch_size: int = _f(8, ge=1)

@@ -1,0 +1,320 @@
+"""Stage 04_warp: pretrain the clothes warping network (METHOD.md step 4, patent [0133]-[0171]).
+
+The person side of the warp is a contour image: the ground-truth body contour of the prepared data
+(``contour_source: ground_truth``) or the stage-03 generated contour (``generated``: the caller passes
+``contour_fn(batch) -> [B, 3, H, W]``; loading the contour model is the caller's business).
+
+Loss (named terms, weights from ``params.yaml`` 04_warp):
+
+* ``warp_vgg`` + ``warp_mask``: L_warp of the method ([0194]-[0199]) via :func:`tryon.losses.warp_loss`
+  (the VGG term compares ``warped * warped_mask`` with ``person * worn_mask``);
+* ``flow``: L1 of the predicted grid against the ground-truth grid inside ``flow_valid`` - a departure
+  from the method: its photometric losses alone do not start the global matcher (FINDINGS.md).
+
+Outputs: ``data/04_warp/model.pt`` ({"warp_net": state_dict, "arch": constructor args, ...}, written
+atomically) and ``metrics/04_warp.json``: the test-split end-point error of the flow (pixels at the
+working size and as a fraction of the width, inside ``flow_valid``), the warped-mask IoU against the
+worn-garment mask, a collapse check (spread of the predicted flow vs the ground truth's), and the
+identity-warp baseline for scale.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tryon import evaluate as ev
+from tryon import paths, runtime
+from tryon.config import Params, WarpConfig
+from tryon.geometry import identity_grid
+from tryon.losses import Criterion, flow_loss, warp_loss
+from tryon.nets.warp import WarpNet, build_warp_net
+from tryon.train import atomic_torch_save, collate, fit, load_checkpoint, to_device
+
+SLUG = "04_warp"
+ContourFn = Callable[[dict], torch.Tensor]
+
+__all__ = [
+    "SLUG",
+    "architecture",
+    "build_from_arch",
+    "contour_input",
+    "evaluate_warp",
+    "load_warp_net",
+    "loss_weights",
+    "make_step_fn",
+    "predict",
+    "run",
+    "train_warp",
+]
+
+
+def architecture(cfg: WarpConfig) -> dict:
+    """Explicit :func:`build_warp_net` arguments from the params section (stored in the checkpoint)."""
+    return dict(
+        feature_stride=cfg.feature_stride,
+        d_model=cfg.d_model,
+        n_layers=cfg.n_layers,
+        n_heads=cfg.n_heads,
+        matching=cfg.matching,
+        base_channels=cfg.base_channels,
+        temperature=cfg.temperature,
+    )
+
+
+def build_from_arch(arch: dict) -> WarpNet:
+    return build_warp_net(**arch)
+
+
+def load_warp_net(path: str | Path, map_location: str | torch.device = "cpu") -> WarpNet:
+    """The warping network of a stage-04 checkpoint (``model.pt``), in eval mode."""
+    ck = load_checkpoint(path, map_location)
+    if "warp_net" not in ck or "arch" not in ck:
+        raise ValueError(f"{path}: not a 04_warp checkpoint (expected keys 'warp_net' and 'arch')")
+    net = build_from_arch(ck["arch"])
+    net.load_state_dict(ck["warp_net"])
+    return net.eval()
+
+
+def loss_weights(cfg: WarpConfig) -> dict[str, float]:
+    return {"warp_vgg": cfg.lambda_vgg, "warp_mask": cfg.lambda_mask, "flow": cfg.lambda_flow}
+
+
+def contour_input(batch: dict, source: str, contour_fn: ContourFn | None = None) -> torch.Tensor:
+    """The person-side input of the warp: ``[B, 3, H, W]`` in [-1, 1].
+
+    ``source="ground_truth"``: ``batch["contour"]``; ``"generated"``: ``contour_fn(batch)`` (no grad).
+    """
+    if source == "ground_truth":
+        return batch["contour"]
+    if source == "generated":
+        if contour_fn is None:
+            raise ValueError(
+                "04_warp.contour_source: 'generated' needs a contour_fn(batch) -> [B,3,H,W] "
+                "(load the stage-03 model and pass it), or use 'ground_truth'"
+            )
+        with torch.no_grad():
+            out = contour_fn(batch)
+        if out.shape != batch["garment"].shape:
+            raise ValueError(f"contour_fn: expected [B,3,H,W] like the garment, got {tuple(out.shape)}")
+        return out.detach()
+    raise ValueError(f"04_warp.contour_source: expected 'ground_truth' or 'generated', got {source!r}")
+
+
+def make_step_fn(
+    weights: dict[str, float], vgg: torch.nn.Module | None, source: str, contour_fn: ContourFn | None = None
+) -> Callable[[WarpNet, dict], dict[str, torch.Tensor]]:
+    """``step_fn(model, batch) -> named loss terms + "total"`` for :func:`tryon.train.fit`.
+
+    With ``weights["warp_vgg"] == 0`` (or no ``vgg``) the VGG term is not computed (it costs more than
+    the whole warping network on a CPU) and is logged as 0.
+    """
+    criterion = Criterion(weights)
+
+    def step_fn(model: WarpNet, b: dict) -> dict[str, torch.Tensor]:
+        out = model(contour_input(b, source, contour_fn), b["garment"], b["garment_mask"])
+        worn_mask = b["worn_mask"]
+        if vgg is not None and weights["warp_vgg"] > 0:
+            lw = warp_loss(
+                out["warped"] * out["warped_mask"],
+                b["person"] * worn_mask,
+                out["warped_mask"],
+                worn_mask,
+                vgg,
+            )
+            vgg_term, mask_term = lw["vgg"], lw["mask"]
+        else:
+            vgg_term = out["grid"].new_zeros(())
+            mask_term = (out["warped_mask"] - worn_mask).abs().mean()  # = losses.mask_l1
+        terms = {
+            "warp_vgg": vgg_term,
+            "warp_mask": mask_term,
+            "flow": flow_loss(out["grid"], b["gt_grid"], b["flow_valid"]),
+        }
+        return criterion(terms)
+
+    return step_fn
+
+
+@torch.no_grad()
+def predict(
+    model: WarpNet,
+    dataset: Sequence[dict],
+    indices: Sequence[int],
+    *,
+    source: str = "ground_truth",
+    contour_fn: ContourFn | None = None,
+    device: torch.device | str = "cpu",
+    return_matrix: bool = False,
+) -> tuple[dict, dict]:
+    """Run the model on ``dataset[indices]``: returns ``(batch, outputs)`` on the CPU (for figures)."""
+    model.eval()
+    batch = to_device(collate([dataset[i] for i in indices]), torch.device(device))
+    out = model(contour_input(batch, source, contour_fn), batch["garment"], batch["garment_mask"],
+                return_matrix=return_matrix)  # fmt: skip
+    cpu = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    return cpu, {k: v.cpu() for k, v in out.items()}
+
+
+@torch.no_grad()
+def evaluate_warp(
+    model: WarpNet,
+    dataset: Sequence[dict],
+    *,
+    source: str = "ground_truth",
+    contour_fn: ContourFn | None = None,
+    batch_size: int = 16,
+    device: torch.device | str = "cpu",
+) -> dict[str, Any]:
+    """Flow and mask metrics over a dataset (the synthetic test split).
+
+    Returns ``{"summary": {...}, "rows": [per-sample dicts]}``. Summary keys: ``epe_px`` (mean over
+    samples of the mean end-point error inside ``flow_valid``, pixels at the working size),
+    ``epe_frac_width`` (= epe_px / W), ``warp_mask_iou`` (warped garment mask > 0.5 vs worn mask),
+    ``identity_epe_px`` (EPE of the no-warp identity grid, for scale), ``flow_spread_ratio`` (std of the
+    predicted grid over the valid pixels / std of the ground truth, averaged; near 0 = collapsed to a
+    constant), ``collapsed`` (ratio < 0.1).
+    """
+    model.eval()
+    rows = []
+    for start in range(0, len(dataset), batch_size):
+        idx = list(range(start, min(start + batch_size, len(dataset))))
+        b, out = predict(model, dataset, idx, source=source, contour_fn=contour_fn, device=device)
+        w = b["garment"].shape[-1]
+        ident = identity_grid(len(idx), *b["garment"].shape[-2:])
+        epe = ev.end_point_error(out["grid"], b["gt_grid"], b["flow_valid"])
+        epe_id = ev.end_point_error(ident, b["gt_grid"], b["flow_valid"])
+        iou = ev.mask_iou(out["warped_mask"], b["worn_mask"])
+        for j, i in enumerate(idx):
+            v = b["flow_valid"][j, 0] > 0.5  # [H, W]
+            spread = math.nan
+            if v.sum() > 1:
+                gt_std = b["gt_grid"][j][:, v].std(dim=1).norm()
+                spread = float(out["grid"][j][:, v].std(dim=1).norm() / gt_std.clamp_min(1e-8))
+            rows.append({
+                "index": i, "id": b["id"][j] if "id" in b else str(i),
+                "garment_type": b["garment_type"][j] if "garment_type" in b else "",
+                "epe_px": epe[j], "epe_frac_width": epe[j] / w, "identity_epe_px": epe_id[j],
+                "warp_mask_iou": iou[j], "flow_spread_ratio": spread,
+            })  # fmt: skip
+
+    def mean(key: str) -> float:
+        vals = [r[key] for r in rows if not (isinstance(r[key], float) and math.isnan(r[key]))]
+        return float(np.mean(vals)) if vals else math.nan
+
+    summary = {k: mean(k) for k in ("epe_px", "epe_frac_width", "identity_epe_px", "warp_mask_iou",
+                                    "flow_spread_ratio")}  # fmt: skip
+    summary["collapsed"] = bool(summary["flow_spread_ratio"] < 0.1)
+    summary["n_samples"] = len(rows)
+    return {"summary": summary, "rows": rows}
+
+
+def train_warp(
+    params: Params,
+    train_set: Sequence[dict],
+    *,
+    contour_fn: ContourFn | None = None,
+    ckpt_dir: str | Path | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+    on_log: Callable[[int, dict], None] | None = None,
+) -> tuple[WarpNet, Any]:
+    """Build the network from ``params.warp`` and train it on ``train_set`` (Adam, constant lr).
+
+    Returns ``(model, FitResult)``; the engine's resumable checkpoints go to ``ckpt_dir`` when given.
+    """
+    cfg = params.warp
+    dev = torch.device(device) if device is not None else runtime.resolve_device(params.base.device)
+    runtime.seed_everything(params.base.seed)
+    model = build_from_arch(architecture(cfg)).to(dev)
+    vgg = None
+    if cfg.lambda_vgg > 0:
+        from tryon.nets.vgg import build_vgg
+
+        vgg = build_vgg(cfg.vgg_weights).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    result = fit(
+        model,
+        make_step_fn(loss_weights(cfg), vgg, cfg.contour_source, contour_fn),
+        train_set,
+        steps=cfg.steps,
+        batch_size=cfg.batch_size,
+        optimizer=opt,
+        seed=params.base.seed,
+        device=dev,
+        ckpt_dir=ckpt_dir,
+        checkpoint_every=max(cfg.steps // 4, 1),
+        log_every=cfg.log_every,
+        progress=progress,
+        on_log=on_log,
+    )
+    result.vgg_source = vgg.weights_source if vgg is not None else "not used (lambda_vgg = 0)"
+    return model.eval(), result
+
+
+def run(
+    params: Params,
+    *,
+    root: Path | None = None,
+    train_set: Sequence[dict] | None = None,
+    test_set: Sequence[dict] | None = None,
+    contour_fn: ContourFn | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Stage entry point: train, save ``data/04_warp/model.pt`` atomically, evaluate, write metrics.
+
+    ``train_set`` / ``test_set`` default to ``TryOnDataset(data/01_prepare, "train" | "test")``.
+    Returns ``{"model", "fit", "metrics", "eval"}`` (the notebook plots from these).
+    """
+    root = Path(root) if root is not None else paths.ROOT
+    cfg = params.warp
+    runtime.set_threads(params.base.num_threads)
+    if train_set is None or test_set is None:
+        from tryon.data.dataset import TryOnDataset
+
+        prep = paths.stage_dir("01_prepare", root)
+        train_set = train_set if train_set is not None else TryOnDataset(prep, "train")
+        test_set = test_set if test_set is not None else TryOnDataset(prep, "test")
+    out_dir = paths.stage_dir(SLUG, root)
+    dev = torch.device(device) if device is not None else runtime.resolve_device(params.base.device)
+    t0 = time.perf_counter()
+    model, result = train_warp(
+        params, train_set, contour_fn=contour_fn, ckpt_dir=out_dir / "ckpt", device=dev, progress=progress
+    )
+    train_s = time.perf_counter() - t0
+    atomic_torch_save(
+        {"warp_net": model.state_dict(), "arch": architecture(cfg), "history": result.history,
+         "steps": cfg.steps, "contour_source": cfg.contour_source},
+        out_dir / "model.pt",
+    )  # fmt: skip
+    evaluation = evaluate_warp(model, test_set, source=cfg.contour_source, contour_fn=contour_fn, device=dev)
+    s = evaluation["summary"]
+    last = result.history[-1] if result.history else {}
+    metrics = {
+        **{k: s[k] for k in s},
+        "epe_target_frac_width": 0.02,
+        "warp_mask_iou_target": 0.90,
+        "meets_epe_target": bool(s["epe_frac_width"] <= 0.02),
+        "meets_iou_target": bool(s["warp_mask_iou"] >= 0.90),
+        "train_seconds": train_s,
+        "steps": cfg.steps,
+        "batch_size": cfg.batch_size,
+        "image_size": int(test_set[0]["garment"].shape[-1]) if len(test_set) else None,
+        "contour_source": cfg.contour_source,
+        "matching": cfg.matching,
+        "threads": torch.get_num_threads(),
+        "vgg": result.vgg_source,
+        "final_loss": {k: v for k, v in last.items() if k not in ("step", "lr")},
+        "departures": ["flow L1 to the ground-truth grid (lambda_flow), see FINDINGS.md"],
+    }
+    from tryon.report import write_metrics
+
+    write_metrics(SLUG, metrics, root)
+    return {"model": model, "fit": result, "metrics": metrics, "eval": evaluation}
