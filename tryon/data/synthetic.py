@@ -451,8 +451,9 @@ def _stripe(coord, period, duty, px):
     return np.clip((duty * period / 2 - dist) / px + 0.5, 0.0, 1.0)
 
 
-def _texture(g: Garment, u, v, size: int) -> np.ndarray:
-    """Garment texture [S, S, 3] in [0, 1] evaluated at flat coordinates (fractions of S)."""
+def _texture(g: Garment, u, v, size: int, win=(slice(None), slice(None))) -> np.ndarray:
+    """Garment texture [h, w, 3] in [0, 1] at flat coordinates u, v (fractions of S) of the window ``win``
+    of the S x S flat image."""
     p = g.tex_params
     c0, c1, c2 = (np.array(c, dtype=np.float32) for c in g.colors)
     px = 1.0 / size
@@ -474,20 +475,21 @@ def _texture(g: Garment, u, v, size: int) -> np.ndarray:
         dv = (rv / per - np.floor(rv / per) - 0.5) * per
         m = np.clip((p["radius"] * per - np.sqrt(du * du + dv * dv)) / px + 0.5, 0, 1)
     elif kind == "gradient":
-        m = np.clip((ru - ru.min()) / (np.ptp(ru) + 1e-6), 0, 1)
+        rc = 0.5 * (g.top + g.bottom) * math.sin(a)  # the garment centre along the gradient direction
+        m = np.clip(0.5 + (ru - rc) / 0.7, 0, 1)
     elif kind == "noise":
-        m = _noise(size, p["seed"], cells=int(4 + p["period"] * 60))
+        m = _noise(size, p["seed"], cells=int(4 + p["period"] * 60))[win]
     elif kind == "logo":
         m = np.zeros_like(u)
     else:  # pragma: no cover - GARMENT_TYPES is closed
         raise ValueError(kind)
     img = c0 * (1 - m[..., None]) + c1 * m[..., None]
     if kind in ("logo", "gradient", "noise") or p["seed"] % 3 == 0:
-        img = _draw_logo(img, g, u, v, size, c2)
+        img = _draw_logo(img, g, u, v, size, c2, win)
     return img
 
 
-def _draw_logo(img, g: Garment, u, v, size, color) -> np.ndarray:
+def _draw_logo(img, g: Garment, u, v, size, color, win) -> np.ndarray:
     p = g.tex_params
     cy = g.top + p["logo_y"] * (g.bottom - g.top)
     r = p["logo_size"]
@@ -509,7 +511,7 @@ def _draw_logo(img, g: Garment, u, v, size, color) -> np.ndarray:
         x0 = size / 2 - tw / 2 - bbox[0]
         y0 = cy * size - th / 2 - bbox[1]
         draw.text((x0, y0), text, fill=255, font=font)
-        m = np.asarray(canvas, dtype=np.float32) / 255.0
+        m = np.asarray(canvas, dtype=np.float32)[win] / 255.0
         return img * (1 - m[..., None]) + color * m[..., None]
     return img * (1 - m[..., None]) + color * m[..., None]
 
@@ -528,17 +530,34 @@ def render_flat_garment(g: Garment, size: int) -> tuple[np.ndarray, np.ndarray]:
     coverage float32 [S, S] in [0, 1])."""
     if g.photo is not None:
         return g.photo.rgb, g.photo.cov
+    # only the garment's bounding window is computed (the rest is plain background)
+    hw = max(g.hw_shoulder, g.hw_chest, g.hw_hem)
+    v1 = g.bottom
+    if g.sleeve_len > 0:
+        (mx, my), d, _ = _sleeve_frame(g, 1)
+        w0 = _sleeve_w0(g)
+        hw = max(hw, mx + g.sleeve_len * d[0] + w0 + 0.02)
+        v1 = max(v1, my + g.sleeve_len * d[1] + w0)
+    x0 = max(0, int((0.5 - hw - 0.02) * size) - 1)
+    win = (
+        slice(max(0, int((g.top - 0.02) * size) - 1), min(size, int((v1 + 0.02) * size) + 2)),
+        slice(x0, size - x0),
+    )
     x, y = _grid(size)
-    u = x / size - 0.5
-    v = y / size
+    u = x[win] / size - 0.5
+    v = y[win] / size
     sdf = garment_sdf(g, u, v) * size
-    cov = _cov(sdf)
-    tex = _texture(g, u, v, size)
+    cov_w = _cov(sdf)
+    tex = _texture(g, u, v, size, win)
     # a faint flat-lay shading: darker towards the outline
     shade = 1.0 - 0.12 * np.exp(np.minimum(sdf, 0) / (0.02 * size))
     bg = np.array(g.bg_rgb, dtype=np.float32)
-    rgb = tex * shade[..., None] * cov[..., None] + bg * (1 - cov[..., None])
-    return np.clip(rgb, 0, 1).astype(np.float32), cov.astype(np.float32)
+    rgb = np.empty((size, size, 3), np.float32)
+    rgb[:] = bg
+    rgb[win] = np.clip(tex * shade[..., None] * cov_w[..., None] + bg * (1 - cov_w[..., None]), 0, 1)
+    cov = np.zeros((size, size), np.float32)
+    cov[win] = cov_w
+    return rgb, cov
 
 
 # ------------------------------------------------------------------------------------------------
@@ -820,6 +839,13 @@ def render_sample(
     top_y = y["shoulder"] - 0.2 * r["upper_arm"]
     torso_len_px = y["crotch"] - top_y
     sv = torso_len_px / g.ref_len  # person px per flat unit (a flat length ref_len spans shoulder -> crotch)
+    # rows of the window that the torso panel can reach (shoulder top .. hem, with a margin)
+    r0 = max(0, int(top_y - 0.03 * S) - 2 - wy0)
+    r1 = min(wy1 - wy0, int(top_y + (g.bottom - g.top + 0.03) * sv + 0.03 * S) + 2 - wy0)
+    r1 = max(r1, r0 + 1)
+    gsl = (slice(r0, r1), slice(None))
+    Xw, Yw = X, Y  # the whole window (for the identity grid)
+    X, Y = X[gsl], Y[gsl]
     v = g.top + (Y - top_y) / sv
     wr = garment.tex_params["seed"]
     rng_w = np.random.default_rng(wr)
@@ -840,6 +866,7 @@ def render_sample(
     gy_t = 2 * v - 1
     # fully-interior flat footprint: at least 1 flat pixel inside the panel (bilinear taps all inside)
     torso_inside = _panel_sdf(g, u, v) * S < -1.0
+    X, Y = Xw, Yw
 
     # ---- sleeves (computed in a sub-window around each arm) ----
     sleeves = []
@@ -899,6 +926,7 @@ def render_sample(
     # ---- sample the flat garment (the worn colour before shading) ----
     raw_t = _sample_rgb(flat_t, gx_t, gy_t)
     # folds: vertical-ish folds on loose garments, cylinder shading towards the sides
+    X, Y = X[gsl], Y[gsl]
     loose = np.clip((W - body_hw) / (0.04 * S), 0.2, 1.0)
     fold = (
         0.035
@@ -909,6 +937,7 @@ def render_sample(
     )
     cyl = np.clip(np.abs(X - geo.cx) / W, 0, 1)
     shade_t = (1.0 - 0.25 * cyl**4 + fold) * (1.0 - 0.06 * (Y - top_y) / torso_len_px)
+    X, Y = Xw, Yw
 
     # ---- compose (painter's algorithm, back to front) ----
     bg_full = _background(body, S)
@@ -917,8 +946,10 @@ def render_sample(
     parse = np.zeros(hwin, np.uint8)
     raw = np.zeros((*hwin, 3), np.float32)  # garment layers before shading
     shade_all = np.ones(hwin, np.float32)
-    gx = gx_t.copy()
-    gy = gy_t.copy()
+    gx = 2 * X / S - 1  # identity outside the torso panel rows
+    gy = 2 * Y / S - 1
+    gx[gsl] = gx_t
+    gy[gsl] = gy_t
     w_top = np.zeros(hwin, np.float32)  # weight of the top garment layer in the final colour
     inside_top = np.zeros(hwin, bool)
 
@@ -957,12 +988,14 @@ def render_sample(
     put(_cov(lower), lower_rgb * lower_shade[..., None], lower_label)
     # torso garment
     a = torso_a
-    img = img * (1 - a[..., None]) + (raw_t * shade_t[..., None]) * a[..., None]
-    raw = raw * (1 - a[..., None]) + raw_t * a[..., None]
-    parse[a > 0.5] = CIHP.UPPER_CLOTHES
-    w_top = a.copy()
-    inside_top = torso_inside.copy()
-    shade_all = np.where(a > 0.5, shade_t, shade_all)
+    a3 = a[..., None]
+    img[gsl] = img[gsl] * (1 - a3) + (raw_t * shade_t[..., None]) * a3
+    raw[gsl] = raw[gsl] * (1 - a3) + raw_t * a3
+    parse[gsl][a > 0.5] = CIHP.UPPER_CLOTHES
+    w_top[:] = 0.0
+    w_top[gsl] = a
+    inside_top[gsl] = torso_inside
+    shade_all[gsl] = np.where(a > 0.5, shade_t, shade_all[gsl])
     for i, d in enumerate(arms_sdf):
         lab = CIHP.LEFT_ARM if i == 1 else CIHP.RIGHT_ARM
         put(_cov(d), skin_img, lab, skin_img)
