@@ -170,3 +170,20 @@ def test_stage_03_runs_end_to_end(prepared_root):
         stage.loss_curves_figure(ck["history"]),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
+
+
+def test_keep_mask_composition():
+    torch.manual_seed(0)
+    g = build_contour_generator(64, base_channels=8)
+    body, trunk = torch.randn(2, 1, 64, 64), torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        out = g(body, trunk)
+        # force the keep-mask to 1: the contour is the trunk, exactly (identity is copied, not redrawn)
+        g.head[1].bias[3] = 1e4
+        kept = g(body, trunk)
+    torch.testing.assert_close(
+        out["contour"], out["keep_mask"] * trunk + (1 - out["keep_mask"]) * out["generated"]
+    )
+    torch.testing.assert_close(kept["contour"], trunk)
+    plain = build_contour_generator(64, base_channels=8, compose=False)
+    assert plain.head[1].out_channels == 3 and set(plain(body, trunk)) == {"contour"}

@@ -12,6 +12,13 @@ to squeeze the face through 8 x 8 cells; the contour must keep the person's iden
 carries face, hands, legs), and the skips let the network copy those pixels instead of
 re-synthesising them. The body shape still has to come from the body feature map.
 
+Departure (stated): a learned keep-mask. The last layer has 3 + 1 filters: RGB (tanh) and a mask
+alpha (sigmoid); the contour is ``alpha * trunk + (1 - alpha) * rgb``. Where the trunk map shows a
+region that the contour keeps unchanged (face, hair, hands: the person's identity), copying it exactly
+is then a one-channel decision instead of a pixel-exact reconstruction through the network; where
+the trunk shows something the contour replaces (trousers become bodysuit), alpha learns 0.
+``compose=False`` gives the method's plain 3-filter output.
+
 Any H, W works: the input is zero-padded on the right/bottom to a multiple of ``2**n_down`` (the same
 zero padding the data pipeline uses for non-square photos) and the output cropped back.
 """
@@ -49,12 +56,19 @@ class ContourGenerator(nn.Module):
         trunk_channels: channels of the trunk map (3, an image in [-1, 1]).
         base_channels: width of the first level (16 in the method).
         n_down: number of stride-2 levels (6 at 512 in the method; see :func:`levels_for`).
+        compose: add the keep-mask output (see the module docstring).
 
-    ``forward(body_map [B,Cb,H,W], trunk [B,3,H,W] in [-1,1])`` -> ``{"contour": [B,3,H,W] in [-1,1]}``.
+    ``forward(body_map [B,Cb,H,W], trunk [B,3,H,W] in [-1,1])`` -> ``{"contour": [B,3,H,W] in [-1,1]}``
+    and, with ``compose``, ``"generated"`` [B,3,H,W] (the RGB branch) and ``"keep_mask"`` [B,1,H,W].
     """
 
     def __init__(
-        self, body_channels: int = 1, trunk_channels: int = 3, base_channels: int = 16, n_down: int = 6
+        self,
+        body_channels: int = 1,
+        trunk_channels: int = 3,
+        base_channels: int = 16,
+        n_down: int = 6,
+        compose: bool = True,
     ):
         super().__init__()
         if not 1 <= n_down <= len(WIDTHS):
@@ -75,7 +89,10 @@ class ContourGenerator(nn.Module):
         last_in = (c * 2 if n_down > 1 else c) + cin
         # final: upsample to full size, concat the input (skip for the trunk pixels), 3x3 conv to RGB
         self.up_last = nn.ConvTranspose2d(last_in - cin, c, 4, stride=2, padding=1)
-        self.head = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c + cin, 3, 3, padding=1), nn.Tanh())
+        self.compose = compose
+        if compose and trunk_channels != 3:
+            raise ValueError("ContourGenerator: compose=True needs an RGB trunk map (trunk_channels=3)")
+        self.head = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c + cin, 4 if compose else 3, 3, padding=1))
 
     def forward(self, body_map: torch.Tensor, trunk: torch.Tensor) -> dict[str, torch.Tensor]:
         if body_map.shape[-2:] != trunk.shape[-2:] or body_map.shape[0] != trunk.shape[0]:
@@ -103,8 +120,12 @@ class ContourGenerator(nn.Module):
         if self.n_down > 1:
             y = torch.cat([y, skips[0]], dim=1)  # [B, 2*w0, H/2, W/2]
         y = self.up_last(y)  # [B, w0, H, W]
-        out = self.head(torch.cat([y, x], dim=1))[..., :h, :w]  # [B, 3, H, W] cropped back
-        return {"contour": out}
+        out = self.head(torch.cat([y, x], dim=1))[..., :h, :w]  # [B, 3 or 4, H, W] cropped back
+        rgb = torch.tanh(out[:, :3])  # [B,3,H,W] in [-1,1]
+        if not self.compose:
+            return {"contour": rgb}
+        keep = torch.sigmoid(out[:, 3:4])  # [B,1,H,W] in (0,1): take the trunk pixel
+        return {"contour": keep * trunk + (1 - keep) * rgb, "generated": rgb, "keep_mask": keep}
 
 
 def levels_for(image_size: int) -> int:
@@ -113,10 +134,10 @@ def levels_for(image_size: int) -> int:
 
 
 def build_contour_generator(
-    image_size: int, base_channels: int = 16, body_channels: int = 1
+    image_size: int, base_channels: int = 16, body_channels: int = 1, compose: bool = True
 ) -> ContourGenerator:
-    """Factory: the method's layout scaled to ``image_size``."""
-    return ContourGenerator(body_channels, 3, base_channels, levels_for(image_size))
+    """Factory: the method's layout scaled to ``image_size``; ``compose`` adds the keep-mask output."""
+    return ContourGenerator(body_channels, 3, base_channels, levels_for(image_size), compose)
 
 
 class TextContourNet(nn.Module):
