@@ -33,6 +33,7 @@ def test_contract_keys_shapes_ranges(folder):
     assert torch.equal(d["trunk"], d["person"] * d["trunk_mask"])
     assert not (d["trunk_mask"][0].bool() & (d["parse"] == CIHP.UPPER_CLOTHES)).any()
     assert d["text"].startswith("height ") and not math.isnan(d["height_cm"])
+    assert ds.texts == [ds[i]["text"] for i in range(len(ds))]
     batch = next(iter(DataLoader(ds, batch_size=2)))
     assert batch["person"].shape == (2, 3, 64, 64) and len(batch["text"]) == 2
 

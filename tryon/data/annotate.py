@@ -65,6 +65,10 @@ def measure_silhouette(parse: np.ndarray) -> dict:
     first = np.where(any_, torso.argmax(axis=1), 0)
     last = np.where(any_, parse.shape[1] - 1 - torso[:, ::-1].argmax(axis=1), -1)
     width = np.where(any_, last - first + 1, 0).astype(np.float32)
+    # a running median over ~0.15 face heights removes single-row parse noise
+    from scipy.ndimage import median_filter
+
+    width = median_filter(width, size=max(3, int(0.15 * fh) | 1), mode="nearest")
     chin = frows[-1]
 
     def band(a, b):
@@ -78,43 +82,52 @@ def measure_silhouette(parse: np.ndarray) -> dict:
     mid = band(1.6, 3.0)
     if len(mid) == 0 or width[mid].max() == 0:
         return {**nan, "shoulder_face": shoulder / fh, "face_h": fh}
-    wi = mid[np.argmin(np.where(width[mid] > 0, width[mid], np.inf))]
+    wi = mid[np.argmin(np.where(width[mid] > 0.3 * shoulder, width[mid], np.inf))]
     waist = float(width[wi])
     low = rows[wi : int(min(H, chin + 4.0 * fh))]
     hip = float(width[low].max()) if len(low) else math.nan
     return {"shoulder_face": shoulder / fh, "waist_face": waist / fh, "hip_face": hip / fh, "face_h": fh}
 
 
+#: per body type, the median (hip/shoulder, waist/hip, mean width in face heights) of the silhouette
+#: measurements on 660 synthetic samples (seed 1234, 128 px; not the seed of the default dataset);
+#: many types overlap heavily once clothed, which is why the method asks for the text
+TYPE_CENTROIDS: dict[str, tuple[float, float, float]] = {
+    "H": (0.900, 0.811, 2.848),
+    "V": (0.804, 0.895, 3.077),
+    "apple": (0.947, 0.791, 3.000),
+    "extra-tall": (0.918, 0.809, 2.790),
+    "fifty-fifty": (0.875, 0.818, 2.778),
+    "hourglass": (0.907, 0.798, 2.913),
+    "pear": (1.057, 0.686, 2.718),
+    "petite": (1.000, 0.712, 2.697),
+    "plump hourglass": (1.000, 0.789, 3.308),
+    "rectangle": (0.955, 0.789, 2.758),
+    "round": (1.012, 0.769, 3.244),
+}
+#: feature scales for the nearest-centroid distance (about the within-class spread)
+_SCALE = (0.1, 0.05, 0.3)
+#: build thresholds on the mean width (face heights): midpoints of the same calibration's build medians
+#: (thin 2.58, well-proportioned 2.77, slightly fat 3.03, fat 3.36)
+BUILD_EDGES = (2.68, 2.90, 3.19)
+
+
 def classify(m: dict) -> tuple[str, str]:
-    """(body_type, build) from silhouette measurements (face-height units). Rules on the width ratios:
-    hip/shoulder high -> pear, low -> V; a narrow waist -> hourglass (plump when heavy); a waist as wide
-    as the hips -> apple / round; else H / rectangle. Build from the mean torso width in face heights."""
+    """(body_type, build) from silhouette measurements (face-height units): body type = nearest
+    :data:`TYPE_CENTROIDS` in (hip/shoulder, waist/hip, mean width) scaled by ``_SCALE``; build from the
+    mean width against :data:`BUILD_EDGES`. Unmeasurable silhouettes give ("H", "well-proportioned")."""
     sh, wa, hi = m["shoulder_face"], m["waist_face"], m["hip_face"]
     if not all(np.isfinite([sh, wa, hi])) or sh <= 0 or hi <= 0:
         return "H", "well-proportioned"
     width = (sh + wa + hi) / 3.0
-    build = (
-        "thin"
-        if width < 2.1
-        else "well-proportioned"
-        if width < 2.55
-        else "slightly fat"
-        if width < 2.95
-        else "fat"
-    )
-    hs, wh = hi / sh, wa / hi
-    heavy = build in ("slightly fat", "fat")
-    if wh > 0.95:
-        bt = "round" if build == "fat" else "apple"
-    elif hs > 1.04:
-        bt = "pear"
-    elif hs < 0.86:
-        bt = "V"
-    elif wh < 0.76:
-        bt = "plump hourglass" if heavy else "hourglass"
-    else:
-        bt = "H" if wh > 0.86 else "rectangle"
-    return bt, build
+    build = BUILDS_BY_WIDTH[int(np.searchsorted(BUILD_EDGES, width))]
+    f = np.array([hi / sh, wa / hi, width]) / _SCALE
+    names = list(TYPE_CENTROIDS)
+    cents = np.array([TYPE_CENTROIDS[n] for n in names]) / _SCALE
+    return names[int(np.argmin(((cents - f) ** 2).sum(axis=1)))], build
+
+
+BUILDS_BY_WIDTH = ("thin", "well-proportioned", "slightly fat", "fat")
 
 
 def body_text(height_cm: float, weight_kg: float, body_type: str, build: str) -> str:

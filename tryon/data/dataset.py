@@ -62,6 +62,11 @@ class TryOnDataset(Dataset):
     def __len__(self) -> int:
         return len(self.table)
 
+    @property
+    def texts(self) -> list[str]:
+        """Body texts in dataset order (from the manifest, no images read)."""
+        return [str(t) for t in self.table["text"]]
+
     def _path(self, key: str, sid: str, ext: str = "png") -> Path:
         return self.dir / LAYOUT[key] / f"{sid}.{ext}"
 
