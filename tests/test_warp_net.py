@@ -213,3 +213,55 @@ def test_run_trains_saves_and_writes_metrics(tmp_path):
         assert key in m
     assert m["epe_frac_width"] == pytest.approx(m["epe_px"] / 32)
     assert len(res["fit"].history) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# Figures (tryon.viz_warp) and the real-data helpers
+# ------------------------------------------------------------------------------------------------
+def test_checkerboard_and_query_points():
+    from tryon.viz_warp import QUERY_NAMES, checkerboard, query_points
+
+    b = checkerboard(16, cells=4)
+    assert b.shape == (1, 3, 16, 16) and set(b.unique().tolist()) == {-1.0, 1.0}
+    assert b[0, 0, 0, 0] != b[0, 0, 0, 4] and b[0, 0, 0, 0] == b[0, 0, 4, 4]
+    mask = torch.zeros(1, 40, 40)
+    mask[:, 10:30, 12:28] = 1
+    pts = query_points(mask)
+    assert tuple(pts) == QUERY_NAMES
+    for x, y in pts.values():
+        assert mask[0, y, x] == 1  # every query lies on the worn garment
+    assert pts["hem"][1] > pts["chest"][1] > pts["shoulder"][1]
+
+
+def test_figures_render(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tryon.stages.warp import predict
+    from tryon.viz_warp import fig_flow, fig_history, fig_matching_rows, fig_real
+
+    torch.manual_seed(0)
+    net = build_warp_net(**SMALL)
+    data = _synthetic_batch(b=2, s=32)
+    batch, out = predict(net, data, [0, 1])
+    for fig in (
+        fig_matching_rows(batch, out, 0),
+        fig_flow(batch, out, 1),
+        fig_real(batch, out, [0, 1]),
+        fig_history([{"step": 1, "flow": 0.5, "total": 1.0}, {"step": 2, "flow": 0.2, "total": 0.4}]),
+    ):
+        fig.savefig(tmp_path / "f.png")
+        assert (tmp_path / "f.png").stat().st_size > 1000
+
+
+def test_parse_contour_proxy_paints_body_and_keeps_trunk():
+    from tryon.stages.warp import parse_contour_proxy
+
+    parse = torch.zeros(1, 8, 8, dtype=torch.int64)
+    parse[:, 2:6, 2:6] = 5  # upper clothes
+    parse[:, 0:2, 3:5] = 13  # face
+    tm = (parse == 13).float()[:, None]
+    person = torch.full((1, 3, 8, 8), 0.3)
+    img = parse_contour_proxy({"parse": parse, "trunk_mask": tm, "person": person})
+    assert torch.allclose(img[0, :, 0, 3], torch.full((3,), 0.3))  # trunk kept from the photo
+    assert img[0, 0, 3, 3] < -0.5 and img[0, 0, 7, 7] > 0.8  # dark suit on the body, light background
