@@ -124,3 +124,24 @@ def test_silhouette_measures_are_finite_on_real_parses(shared_samples):
         for p in sorted((shared_samples / subset / "image-parse").glob(glob))[:6]:
             m = annotate.measure_silhouette(load_parse(p, ls))
             assert np.isfinite(m["shoulder_face"]) and m["shoulder_face"] > 0.5
+
+
+def test_real_garment_photos_as_flat_garments(shared_samples, tmp_path):
+    import torch.nn.functional as F
+
+    from tryon.data import synthetic as sy
+    from tryon.data.dataset import TryOnDataset
+
+    df = sy.generate(tmp_path, n=3, size=64, seed=2, n_test=2, garment_dir=shared_samples / "vitonhd")
+    tr, te = set(df.garment_id[df.split == "train"]), set(df.garment_id[df.split == "test"])
+    assert tr and te and not tr & te and all(g.endswith(".jpg") for g in tr | te)
+    ds = TryOnDataset(tmp_path, "test")
+    for i in range(len(ds)):
+        d = ds[i]
+        _, _, out = sy.make_sample(2, "test", i, 64, sy.list_garment_photos(shared_samples / "vitonhd"))
+        w = F.grid_sample(
+            (d["garment"][None] + 1) / 2, d["gt_grid"].permute(1, 2, 0)[None], align_corners=False
+        )[0]
+        v = d["flow_valid"][0] > 0
+        assert v.sum() > 100
+        assert (w - torch.from_numpy(out["garment_raw"]).permute(2, 0, 1)).abs().mean(0)[v].mean() < 2 / 255
