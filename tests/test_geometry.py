@@ -87,3 +87,27 @@ def test_grid_pixel_distance():
     b = G.flow_to_grid(torch.tensor([3.0, 4.0]).view(1, 2, 1, 1).expand(1, 2, 10, 20).contiguous())
     d = G.grid_pixel_distance(a, b, (10, 20))
     assert torch.allclose(d, torch.full_like(d, 5.0), atol=1e-5)
+
+
+def test_convex_upsample_preserves_identity_and_shift_for_any_weights():
+    shift = torch.tensor([0.1, -0.2]).view(1, 2, 1, 1)
+    w = torch.randn(2, 9 * 16, 4, 3)
+    up = G.convex_upsample_grid(G.identity_grid(2, 4, 3) + shift, w, 4)
+    assert torch.allclose(up, G.identity_grid(2, 16, 12) + shift, atol=1e-6)
+
+
+def test_convex_upsample_one_hot_centre_weights_is_nearest():
+    g = G.identity_grid(1, 4, 3) + torch.randn(1, 2, 4, 3) * 0.1
+    w = torch.full((1, 9, 4, 4, 4, 3), -1e4)
+    w[:, 4] = 0  # all weight on the cell itself
+    up = G.convex_upsample_grid(g, w.view(1, 144, 4, 3), 4)
+    delta = F.interpolate(g - G.identity_grid(1, 4, 3), scale_factor=4, mode="nearest")
+    assert torch.allclose(up, G.identity_grid(1, 16, 12) + delta, atol=1e-6)
+    # one-hot on the right-hand neighbour: the sub-pixels of cell (0, 0) take cell (0, 1)'s displacement
+    w = torch.full((1, 9, 4, 4, 4, 3), -1e4)
+    w[:, 5] = 0
+    up = G.convex_upsample_grid(g, w.view(1, 144, 4, 3), 4)
+    d01 = (g - G.identity_grid(1, 4, 3))[0, :, 0, 1]
+    assert torch.allclose((up - G.identity_grid(1, 16, 12))[0, :, :4, :4], d01.view(2, 1, 1).expand(2, 4, 4))
+    with pytest.raises(ValueError, match="weights must be"):
+        G.convex_upsample_grid(g, torch.zeros(1, 9, 4, 3), 4)

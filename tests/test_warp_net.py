@@ -93,6 +93,20 @@ def test_warpnet_matching_modes_agree_and_matrix_on_request():
     assert torch.allclose(naive["matrix"].sum(-1), torch.ones(2, 64), atol=1e-5)
 
 
+def test_warpnet_convex_upsampling():
+    torch.manual_seed(0)
+    net = build_warp_net(**SMALL, upsample="convex")
+    c, g, m = _inputs()
+    out = net(c, g, m)
+    assert out["grid"].shape == (2, 2, 64, 64)
+    # a convex combination of neighbouring cells stays within the garment coordinates' range
+    assert out["grid"].abs().max() <= 1.0 + 1e-6
+    out["grid"].square().sum().backward()
+    assert net.upsampler[0].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="upsample must be"):
+        WarpNet(upsample="cubic")
+
+
 def test_warpnet_batched_equals_one_by_one():
     torch.manual_seed(0)
     net = build_warp_net(**SMALL).eval()

@@ -113,6 +113,7 @@ class WarpConfig:
     matching: Literal["fused", "naive", "chunked"] = _f("fused")
     base_channels: int = _f(32, ge=4, doc="CNN stem width of each feature stream")
     temperature: float = _f(1.0, gt=0, doc="divides the matching correlation (lower = sharper M)")
+    upsample: Literal["bilinear", "convex"] = _f("bilinear", doc="low-res grid -> full res (convex = learned, RAFT)")
     contour_source: Literal["generated", "ground_truth"] = _f("ground_truth")
     steps: int = _f(800, ge=1)
     batch_size: int = _f(8, ge=1)

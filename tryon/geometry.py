@@ -31,6 +31,7 @@ __all__ = [
     "warp",
     "upsample_grid",
     "upsample_flow",
+    "convex_upsample_grid",
     "grid_pixel_distance",
 ]
 
@@ -150,6 +151,39 @@ def upsample_grid(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     delta = grid - identity_grid(b, h, w, **kw)  # [B, 2, h, w] normalised displacement
     delta = F.interpolate(delta, size=(hh, ww), mode="bilinear", align_corners=False)  # [B, 2, H, W]
     return identity_grid(b, hh, ww, **kw) + delta
+
+
+def convex_upsample_grid(grid: torch.Tensor, weights: torch.Tensor, factor: int) -> torch.Tensor:
+    """Learned convex upsampling of a normalised grid (as in RAFT / GMFlow) by an integer ``factor``.
+
+    Every full-resolution pixel takes a convex combination of the displacements ``grid - identity`` of
+    the 3x3 low-resolution cells around its own cell, then adds its own identity position.
+
+    Args:
+        grid: ``[B, 2, h, w]`` normalised, x first.
+        weights: ``[B, 9 * factor**2, h, w]`` logits (softmax over the 9 neighbours is taken here);
+            channel ``k * factor**2 + i * factor + j`` weights neighbour ``k`` (row-major 3x3) for the
+            sub-pixel at row ``i``, column ``j`` of the cell.
+
+    Returns ``[B, 2, h * factor, w * factor]``. Uniform logits give a 3x3 box average of the
+    displacement; the identity grid and constant shifts are preserved exactly for any weights.
+    Borders replicate the edge cells.
+    """
+    _check_two_channels("grid", grid)
+    b, _, h, w = grid.shape
+    s = factor
+    if weights.shape != (b, 9 * s * s, h, w):
+        raise ValueError(
+            f"convex_upsample_grid: weights must be [B, {9 * s * s}, {h}, {w}], got {tuple(weights.shape)}"
+        )
+    kw = dict(device=grid.device, dtype=grid.dtype)
+    delta = grid - identity_grid(b, h, w, **kw)  # [B, 2, h, w]
+    nb = F.unfold(F.pad(delta, (1, 1, 1, 1), mode="replicate"), 3)  # [B, 2*9, h*w]
+    nb = nb.view(b, 2, 9, 1, 1, h, w)  # [B, 2, 9, 1, 1, h, w]
+    wts = torch.softmax(weights.view(b, 1, 9, s, s, h, w), dim=2)  # [B, 1, 9, s, s, h, w]
+    up = (wts * nb).sum(dim=2)  # [B, 2, s, s, h, w]
+    up = up.permute(0, 1, 4, 2, 5, 3).reshape(b, 2, h * s, w * s)  # [B, 2, h, s, w, s] -> [B, 2, H, W]
+    return identity_grid(b, h * s, w * s, **kw) + up
 
 
 def upsample_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -4,6 +4,8 @@ contour image, garment (+ mask) --two-stream CNN--> second feature maps (1/strid
     --transformer (self + cross attention)--> T1, C1
     --global matching: softmax(T1 C1^T / sqrt(d)) x standard grid--> low-res grid [B, 2, H/s, W/s]
     --upsample the grid (its displacement) to full resolution--> grid [B, 2, H, W]
+      (bilinear, or learned convex combinations of the 3x3 neighbouring cells as in RAFT/GMFlow,
+      whose weights come from T1: lets the garment boundary fall inside a 1/stride cell)
     --grid_sample of the full-resolution garment and mask--> warped garment, warped mask.
 
 Grids are normalised garment coordinates, x first, ``align_corners=False`` (:mod:`tryon.geometry`).
@@ -11,10 +13,12 @@ Grids are normalised garment coordinates, x first, ``align_corners=False`` (:mod
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn as nn
 
-from tryon.geometry import upsample_grid, warp
+from tryon.geometry import convex_upsample_grid, upsample_grid, warp
 from tryon.matching import MODES, MatchingMode, global_matching
 from tryon.nets.features import TwoStreamFeatures
 from tryon.nets.transformer import FeatureTransformer
@@ -32,6 +36,7 @@ class WarpNet(nn.Module):
         base_channels: CNN stem width.
         temperature: divides the correlation before the softmax (fixed; the learnt LayerNorm gains set
             the effective sharpness).
+        upsample: ``"bilinear"`` (of the displacement) or ``"convex"`` (learned, see module docstring).
     """
 
     def __init__(
@@ -43,15 +48,25 @@ class WarpNet(nn.Module):
         matching: MatchingMode = "fused",
         base_channels: int = 32,
         temperature: float = 1.0,
+        upsample: Literal["bilinear", "convex"] = "bilinear",
     ):
         super().__init__()
         if matching not in MODES:
             raise ValueError(f"WarpNet: matching must be one of {list(MODES)}, got {matching!r}")
+        if upsample not in ("bilinear", "convex"):
+            raise ValueError(f"WarpNet: upsample must be 'bilinear' or 'convex', got {upsample!r}")
         self.features = TwoStreamFeatures(d_model, feature_stride, base_channels, 3, 4)
         self.transformer = FeatureTransformer(d_model, n_heads, n_layers)
         self.feature_stride = feature_stride
         self.matching = matching
         self.temperature = temperature
+        self.upsample = upsample
+        if upsample == "convex":
+            self.upsampler = nn.Sequential(
+                nn.Conv2d(d_model, 2 * d_model, 3, padding=1),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(2 * d_model, 9 * feature_stride**2, 1),
+            )  # [B, C, h, w] -> [B, 9 * s * s, h, w] logits
 
     def encode(self, contour: torch.Tensor, garment: torch.Tensor, garment_mask: torch.Tensor) -> dict:
         """First feature maps: ``{"contour": T1 [B, C, H/s, W/s], "garment": C1 [B, C, H/s, W/s]}``."""
@@ -102,7 +117,11 @@ class WarpNet(nn.Module):
             return_matrix=return_matrix,
         )
         grid_low = match["grid"]  # [B, 2, h, w]
-        grid = upsample_grid(grid_low, tuple(contour.shape[-2:]))  # [B, 2, H, W]
+        if self.upsample == "convex":
+            logits = 0.25 * self.upsampler(t1c1["contour"])  # [B, 9 * s * s, h, w]; 0.25 as in RAFT
+            grid = convex_upsample_grid(grid_low, logits, self.feature_stride)  # [B, 2, H, W]
+        else:
+            grid = upsample_grid(grid_low, tuple(contour.shape[-2:]))  # [B, 2, H, W]
         out = {
             "grid": grid,
             "grid_lowres": grid_low,
@@ -124,6 +143,7 @@ def build_warp_net(
     matching: MatchingMode = "fused",
     base_channels: int = 32,
     temperature: float = 1.0,
+    upsample: Literal["bilinear", "convex"] = "bilinear",
 ) -> WarpNet:
     """Factory with explicit arguments (the stage maps ``WarpConfig`` fields onto them)."""
     return WarpNet(
@@ -134,4 +154,5 @@ def build_warp_net(
         matching=matching,
         base_channels=base_channels,
         temperature=temperature,
+        upsample=upsample,
     )

@@ -67,6 +67,7 @@ def architecture(cfg: WarpConfig) -> dict:
         matching=cfg.matching,
         base_channels=cfg.base_channels,
         temperature=cfg.temperature,
+        upsample=cfg.upsample,
     )
 
 
