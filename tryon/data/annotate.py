@@ -82,7 +82,7 @@ def measure_silhouette(parse: np.ndarray) -> dict:
     mid = band(1.6, 3.0)
     if len(mid) == 0 or width[mid].max() == 0:
         return {**nan, "shoulder_face": shoulder / fh, "face_h": fh}
-    wi = mid[np.argmin(np.where(width[mid] > 0.3 * shoulder, width[mid], np.inf))]
+    wi = mid[np.argmin(np.where(width[mid] > 0.45 * shoulder, width[mid], np.inf))]
     waist = float(width[wi])
     low = rows[wi : int(min(H, chin + 4.0 * fh))]
     hip = float(width[low].max()) if len(low) else math.nan

@@ -811,11 +811,14 @@ def render_sample(
 
     # ---- lower garment ----
     if body.lower == "skirt":
+        # A-line: hugs the waist and hips, flares towards a slightly curved hem above the knee
         t = np.clip((Y - y["waist"]) / (y["knee"] - y["waist"]), 0, 1)
-        skirt_hw = geo.hw["hip"] * (1.02 + 0.35 * t) + 0.03 * S
-        lower = np.maximum(
-            np.maximum(np.abs(X - geo.cx) - skirt_hw, y["waist"] - Y), Y - (y["knee"] - 0.04 * S)
-        )
+        hip_t = (y["hip"] - y["waist"]) / (y["knee"] - y["waist"])
+        flare = np.clip(t - hip_t, 0, None) ** 1.3 * 0.5
+        skirt_hw = np.maximum(hw_rows + 0.01 * S, geo.hw["hip"] * (1.03 + flare) + 0.01 * S)
+        dx = (X - geo.cx) / skirt_hw
+        hem = y["knee"] - 0.05 * S + 0.02 * S * (1 - np.clip(dx, -1, 1) ** 2)
+        lower = np.maximum(np.maximum(np.abs(X - geo.cx) - skirt_hw, y["waist"] - Y), Y - hem)
         lower_label = CIHP.SKIRT
     else:
         ease = 0.008 * S
@@ -985,6 +988,8 @@ def render_sample(
     put(_cov(torso), skin_img, CIHP.TORSO_SKIN, suit_img)
     put(_cov(neck), skin_img, CIHP.TORSO_SKIN, skin_img)
     lower_shade = 0.85 + 0.15 * np.clip(-lower / (0.03 * S), 0, 1)
+    if body.lower == "skirt":  # soft vertical pleats
+        lower_shade = lower_shade * (1.0 - 0.05 * (1 + np.sin(2 * np.pi * (X - geo.cx) / (0.045 * S))) * t)
     put(_cov(lower), lower_rgb * lower_shade[..., None], lower_label)
     # torso garment
     a = torso_a
