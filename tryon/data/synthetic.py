@@ -20,6 +20,15 @@ The worn colour is the bilinear sample of the flat garment image at G (the same 
 ``grid_sample(..., align_corners=False)``), then folds/cylinder shading multiply it. ``gt_grid`` stores G
 normalised to [-1, 1] (x first); ``flow_valid`` marks the worn pixels whose colour comes from one garment
 point only (fully opaque, not blended with an edge or an occluder).
+
+Determinism: sample i of a split draws its body and its garment from two seed streams keyed by
+(seed, split, i), so the files do not depend on the number of worker processes, and train and test share
+no body and no garment. Option: real flat garment photos (``garment_dir``, e.g. a VITON-HD ``cloth/``
+folder) replace the procedural garments; they are worn through the torso mapping only (their sleeves
+travel with the panel), which is cruder than the procedural sleeves.
+
+Entry points: :func:`generate` (``tryon generate``), :func:`make_sample` / :func:`render_sample` (in memory),
+:func:`body_silhouette` (shape statistics), :func:`benchmark` / :func:`bench_generate` (``tryon bench data``).
 """
 
 from __future__ import annotations
@@ -812,9 +821,9 @@ def render_sample(
     # ---- lower garment ----
     if body.lower == "skirt":
         # A-line: hugs the waist and hips, flares towards a slightly curved hem above the knee
-        t = np.clip((Y - y["waist"]) / (y["knee"] - y["waist"]), 0, 1)
+        t_sk = np.clip((Y - y["waist"]) / (y["knee"] - y["waist"]), 0, 1)
         hip_t = (y["hip"] - y["waist"]) / (y["knee"] - y["waist"])
-        flare = np.clip(t - hip_t, 0, None) ** 1.3 * 0.5
+        flare = np.clip(t_sk - hip_t, 0, None) ** 1.3 * 0.5
         skirt_hw = np.maximum(hw_rows + 0.01 * S, geo.hw["hip"] * (1.03 + flare) + 0.01 * S)
         dx = (X - geo.cx) / skirt_hw
         hem = y["knee"] - 0.05 * S + 0.02 * S * (1 - np.clip(dx, -1, 1) ** 2)
@@ -823,7 +832,6 @@ def render_sample(
     else:
         ease = 0.008 * S
         lower = np.maximum(np.maximum(np.abs(X - geo.cx) - hw_rows - ease, y["waist"] - Y), Y - y["crotch"])
-        leg_end = y["knee"] + 0.5 * S if body.lower == "pants" else (y["crotch"] + y["knee"]) / 2
         for hp, kn, an in geo.legs:
             end = an if body.lower == "pants" else (hp[0] + (kn[0] - hp[0]) * 0.45, (hp[1] + kn[1]) / 2)
             d, _ = _capsule(
@@ -835,7 +843,6 @@ def render_sample(
                 (r["knee"] if body.lower == "pants" else r["thigh"] * 0.95) + ease,
             )
             lower = np.minimum(lower, d)
-        del leg_end
         lower_label = CIHP.PANTS
 
     # ---- torso garment backward map G_torso (flat coords, fractions of S; u from the centre line) ----
@@ -861,14 +868,13 @@ def render_sample(
     W = _smax(body_hw + ease, hwf * sv * 0.98, 0.02 * S)
     u = (X - geo.cx) / W * hwf
     u = u + wamp * np.sin(2 * np.pi * Y / (0.13 * S) + ph[1]) * np.cos(np.pi * u / (2 * hwf + 1e-6))
-    panel = _panel_sdf(g, u, v) * (W / np.maximum(hwf, 1e-3)) * 1.0  # flat units -> person px (horiz. scale)
-    # the panel sdf is in flat units scaled by the worn stretch: approximate px distance
-    panel_px = panel
-    torso_a = _cov(panel_px)
+    # panel SDF in flat units -> person px with the local horizontal stretch W / hw_f (approximate distance)
+    panel_f = _panel_sdf(g, u, v)
+    torso_a = _cov(panel_f * (W / np.maximum(hwf, 1e-3)))
     gx_t = 2 * (u + 0.5) - 1  # flat u (fraction of S from centre) -> normalised x
     gy_t = 2 * v - 1
     # fully-interior flat footprint: at least 1 flat pixel inside the panel (bilinear taps all inside)
-    torso_inside = _panel_sdf(g, u, v) * S < -1.0
+    torso_inside = panel_f * S < -1.0
     X, Y = Xw, Yw
 
     # ---- sleeves (computed in a sub-window around each arm) ----
@@ -989,7 +995,7 @@ def render_sample(
     put(_cov(neck), skin_img, CIHP.TORSO_SKIN, skin_img)
     lower_shade = 0.85 + 0.15 * np.clip(-lower / (0.03 * S), 0, 1)
     if body.lower == "skirt":  # soft vertical pleats
-        lower_shade = lower_shade * (1.0 - 0.05 * (1 + np.sin(2 * np.pi * (X - geo.cx) / (0.045 * S))) * t)
+        lower_shade = lower_shade * (1.0 - 0.05 * (1 + np.sin(2 * np.pi * (X - geo.cx) / (0.045 * S))) * t_sk)
     put(_cov(lower), lower_rgb * lower_shade[..., None], lower_label)
     # torso garment
     a = torso_a
