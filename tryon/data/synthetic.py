@@ -962,37 +962,41 @@ def render_sample(
     w_top = np.zeros(hwin, np.float32)  # weight of the top garment layer in the final colour
     inside_top = np.zeros(hwin, bool)
 
-    def put(a, col, label, contour_col=None):
-        """Composite colour ``col`` (RGB or [h, w, 3]) with coverage ``a`` into the person and contour
-        images, only inside the bounding box of a > 0 (most layers are small)."""
+    def put(a, col, label, contour_col=None, shade=None, at=(0, 0)):
+        """Composite colour ``col`` (RGB or [h, w, 3]; times ``shade`` [h, w, 1] when given) with coverage
+        ``a`` into the person and contour images, only inside the bounding box of a > 0. ``a`` (and array
+        colours) may cover a sub-window whose top-left corner is ``at`` (row, col) in the window."""
         nonlocal w_top
         rows = np.flatnonzero(a.any(axis=1))
         if len(rows) == 0:
             return
         cols = np.flatnonzero(a.any(axis=0))
-        sl = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-        aa = a[sl]
+        loc = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))  # in a's own frame
+        sl = (slice(at[0] + rows[0], at[0] + rows[-1] + 1), slice(at[1] + cols[0], at[1] + cols[-1] + 1))
+        aa = a[loc]
         a3 = aa[..., None]
-        c = col[sl] if np.ndim(col) == 3 else col
+        c = col[loc] if np.ndim(col) == 3 else col
+        if shade is not None:
+            c = c * shade[sl]
         img[sl] = img[sl] * (1 - a3) + c * a3
         parse[sl][aa > 0.5] = label
         w_top[sl] = w_top[sl] * (1 - aa)
         if contour_col is not None:
-            cc = contour_col[sl] if np.ndim(contour_col) == 3 else contour_col
+            cc = contour_col[loc] if np.ndim(contour_col) == 3 else contour_col
+            if shade is not None:
+                cc = cc * shade[sl]
             cont[sl] = cont[sl] * (1 - a3) + cc * a3
 
     body_union = np.minimum(np.minimum(torso_full, head), np.minimum(*legs_sdf))
     body_union = np.minimum(body_union, np.minimum(*arms_sdf))
     sk_shade = _skin_shade(body_union, 0.05 * S)[..., None]
-    skin_img = skin * sk_shade  # [h, w, 3]
-    suit_img = BODYSUIT_RGB * sk_shade
 
     put(_cov(hair_back), hair_rgb, CIHP.HAIR, hair_rgb)
     for i, d in enumerate(legs_sdf):
         lab = CIHP.LEFT_LEG if i == 1 else CIHP.RIGHT_LEG  # image right = the person's left
-        put(_cov(d), skin_img, lab, suit_img)
-    put(_cov(torso), skin_img, CIHP.TORSO_SKIN, suit_img)
-    put(_cov(neck), skin_img, CIHP.TORSO_SKIN, skin_img)
+        put(_cov(d), skin, lab, BODYSUIT_RGB, shade=sk_shade)
+    put(_cov(torso), skin, CIHP.TORSO_SKIN, BODYSUIT_RGB, shade=sk_shade)
+    put(_cov(neck), skin, CIHP.TORSO_SKIN, skin, shade=sk_shade)
     lower_shade = 0.85 + 0.15 * np.clip(-lower / (0.03 * S), 0, 1)
     if body.lower == "skirt":  # soft vertical pleats
         lower_shade = lower_shade * (1.0 - 0.05 * (1 + np.sin(2 * np.pi * (X - geo.cx) / (0.045 * S))) * t_sk)
@@ -1009,7 +1013,7 @@ def render_sample(
     shade_all[gsl] = np.where(a > 0.5, shade_t, shade_all[gsl])
     for i, d in enumerate(arms_sdf):
         lab = CIHP.LEFT_ARM if i == 1 else CIHP.RIGHT_ARM
-        put(_cov(d), skin_img, lab, skin_img)
+        put(_cov(d), skin, lab, skin, shade=sk_shade)
         if sleeves:
             sub, sl_a, sgx, sgy, s_inside, s_across, s_t = sleeves[i]
             sraw = _sample_rgb(flat_t, sgx, sgy)
@@ -1028,18 +1032,24 @@ def render_sample(
             gx[sub] = np.where(top, sgx, gx[sub])
             gy[sub] = np.where(top, sgy, gy[sub])
             shade_all[sub] = np.where(top, sfold, shade_all[sub])
-    face_col = skin * (0.9 + 0.1 * np.sqrt(np.clip(-head / (0.4 * ax), 0, 1)))[..., None]
-    put(_cov(head), face_col, CIHP.FACE, face_col)
-    # eyes and mouth (part of the face label)
+    # face, eyes and mouth (all the face label), computed in a sub-window around the head
+    h0 = max(0, int(hc[1] - 1.2 * ay) - 2 - wy0)
+    h1 = max(h0 + 1, min(wy1 - wy0, int(hc[1] + 1.2 * ay) + 3 - wy0))
+    c0 = max(0, int(hc[0] - 1.2 * ax) - 2 - wx0)
+    c1 = max(c0 + 1, min(wx1 - wx0, int(hc[0] + 1.2 * ax) + 3 - wx0))
+    hsl = (slice(h0, h1), slice(c0, c1))
+    Xh, Yh, head_h = X[hsl], Y[hsl], head[hsl]
+    face_col = skin * (0.9 + 0.1 * np.sqrt(np.clip(-head_h / (0.4 * ax), 0, 1)))[..., None]
+    put(_cov(head_h), face_col, CIHP.FACE, face_col, at=(h0, c0))
     eyes = np.minimum(
-        _ellipse(X, Y, (hc[0] - 0.38 * ax, hc[1] - 0.02 * ay), 0.1 * ax, 0.07 * ay),
-        _ellipse(X, Y, (hc[0] + 0.38 * ax, hc[1] - 0.02 * ay), 0.1 * ax, 0.07 * ay),
+        _ellipse(Xh, Yh, (hc[0] - 0.38 * ax, hc[1] - 0.02 * ay), 0.1 * ax, 0.07 * ay),
+        _ellipse(Xh, Yh, (hc[0] + 0.38 * ax, hc[1] - 0.02 * ay), 0.1 * ax, 0.07 * ay),
     )
-    mouth = _ellipse(X, Y, (hc[0], hc[1] + 0.5 * ay), 0.25 * ax, 0.06 * ay)
+    mouth = _ellipse(Xh, Yh, (hc[0], hc[1] + 0.5 * ay), 0.25 * ax, 0.06 * ay)
     eye_col = np.array([0.15, 0.1, 0.08], np.float32)
     mouth_col = skin * np.array([0.8, 0.55, 0.55], np.float32)
-    put(_cov(eyes * 2), eye_col, CIHP.FACE, eye_col)
-    put(_cov(mouth * 2), mouth_col, CIHP.FACE, mouth_col)
+    put(_cov(eyes * 2), eye_col, CIHP.FACE, eye_col, at=(h0, c0))
+    put(_cov(mouth * 2), mouth_col, CIHP.FACE, mouth_col, at=(h0, c0))
     put(_cov(hair_front), hair_rgb, CIHP.HAIR, hair_rgb)
 
     worn_w = parse == CIHP.UPPER_CLOTHES
