@@ -267,7 +267,7 @@ def distributions_figure(manifest: pd.DataFrame):
     axes[0].legend()
     for ax, col in zip(axes[2:], ("body_type", "build", "garment_type"), strict=True):
         ct = pd.crosstab(manifest[col], manifest["split"])
-        ct.plot.barh(ax=ax, legend=False)
+        ct.plot.barh(ax=ax, legend=col == "body_type")
         ax.set_xlabel("samples")
         ax.set_ylabel(col)
     fig.tight_layout()
