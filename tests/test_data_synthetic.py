@@ -144,3 +144,13 @@ def test_benchmark_prints_rate(capsys):
     res = sy.benchmark(size=64, n=4)
     assert res["render_samples_per_s"] > 0
     assert "render_samples_per_s=" in capsys.readouterr().out
+
+
+def test_unpaired_keeps_the_body_and_changes_the_garment():
+    _, g0, own = sy.make_sample(4, "test", 1, 64)
+    b1, g1, other = sy.make_unpaired(4, "test", 1, 2, 64)
+    _, g2, _ = sy.make_sample(4, "test", 2, 64)
+    assert g1 == g2 and g1 != g0
+    # same body and pose: identical contour image, different garment pixels
+    assert np.array_equal(own["contour"], other["contour"])
+    assert not np.array_equal(own["garment"], other["garment"])

@@ -1241,6 +1241,19 @@ def make_sample(
     return body, garment, render_sample(body, garment, size)
 
 
+def make_unpaired(
+    seed: int, split: str, index: int, garment_index: int, size: int
+) -> tuple[Body, Garment, dict]:
+    """Body ``index`` of ``split`` wearing the garment of sample ``garment_index`` (same split): an
+    unpaired try-on with its ground truth (the person image is what a perfect try-on would produce)."""
+    if split not in _SPLIT_CODE:
+        raise ValueError(f"split: expected one of {list(SPLITS)}, got {split!r}")
+    code = _SPLIT_CODE[split]
+    body = sample_body(np.random.default_rng([seed, code, 0, index]))
+    garment = sample_garment(np.random.default_rng([seed, code, 1, garment_index]))
+    return body, garment, render_sample(body, garment, size)
+
+
 def manifest_row(
     sid: str, split: str, index: int, seed: int, body: Body, garment: Garment, out: dict
 ) -> dict:
