@@ -187,3 +187,28 @@ def test_keep_mask_composition():
     torch.testing.assert_close(kept["contour"], trunk)
     plain = build_contour_generator(64, base_channels=8, compose=False)
     assert plain.head[1].out_channels == 3 and set(plain(body, trunk)) == {"contour"}
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("layout", ["vitonhd", "dresscode"])
+def test_generator_on_padded_non_square_real_photos(shared_samples, layout):
+    from tryon.data.dataset import RealPairsDataset
+    from tryon.nets.contour import TextContourNet
+    from tryon.nets.text_mlp import build_text_mlp
+    from tryon.stages.contour import CodedDataset, evaluate_contours
+    from tryon.text import Vocabulary
+
+    ds = RealPairsDataset(shared_samples / layout, pairs="paired", image_size=128)
+    s = ds[0]
+    w, h = (int(v) for v in s["orig_size"])
+    assert w != h and int(s["pad"].sum()) > 0  # a portrait photo, zero-padded to square
+    vocab = Vocabulary.build([ds[i]["text"] for i in range(min(len(ds), 4))])
+    net = TextContourNet(
+        build_text_mlp(vocab.code_dim, [32], "tanh", 1024, 1024.0), build_contour_generator(128, 8)
+    )
+    coded = CodedDataset(ds, vocab)
+    with torch.no_grad():
+        out = net(coded[0]["code"][None], s["trunk"][None])
+    assert out["contour"].shape == (1, 3, 128, 128) and torch.isfinite(out["contour"]).all()
+    # real samples carry no contour image: the shape metrics say so instead of inventing numbers
+    assert evaluate_contours(net, [coded[0]], vocab, "cpu")["n_test_with_contour"] == 0

@@ -247,8 +247,17 @@ def generate(
 
 @torch.no_grad()
 def evaluate_contours(net: TextContourNet, dataset, vocab: Vocabulary, device, batch_size: int = 16) -> dict:
-    """The issue's metrics over the samples of ``dataset`` that have a contour image (see module doc)."""
+    """The issue's metrics over the samples of ``dataset`` that have a contour image (see module doc).
+    ``per_sample`` holds one dict per sample (for a pandas breakdown by body type / build)."""
+    was_training = net.training
     net.eval()
+    try:
+        return _evaluate(net, dataset, vocab, device, batch_size)
+    finally:
+        net.train(was_training)
+
+
+def _evaluate(net: TextContourNet, dataset, vocab: Vocabulary, device, batch_size: int) -> dict:
     rows = []
     for start in range(0, len(dataset), batch_size):
         idx = list(range(start, min(start + batch_size, len(dataset))))
@@ -277,12 +286,14 @@ def evaluate_contours(net: TextContourNet, dataset, vocab: Vocabulary, device, b
         by[r["id"]].update(r)
     df_rows = list(by.values())
     nanmean = lambda k: float(np.nanmean([r[k] for r in df_rows]))  # noqa: E731
-    net.train()
     return {
         "n_test_with_contour": len(rows),
         "silhouette_iou": nanmean("silhouette_iou"),
         "silhouette_iou_min": float(np.min([r["silhouette_iou"] for r in rows])),
         "face_ssim": nanmean("face_ssim"),
+        # the same measurement for the ground-truth contour: its ceiling (the SSIM window near the face
+        # outline sees the photo's background, which the contour image replaces)
+        "face_ssim_of_gt_contour": nanmean("gt_face_ssim"),
         "contour_l1": nanmean("l1"),
         "hip_width_monotone_rate": ctrl["hip_width_monotone_rate"],
         "hip_width_thin_to_fat_px": ctrl["hip_width_thin_to_fat_px"],
