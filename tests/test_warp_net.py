@@ -153,7 +153,7 @@ def test_step_fn_terms_and_flow_supervision_sign():
     from tryon.stages.warp import loss_weights, make_step_fn
 
     torch.manual_seed(0)
-    p = _params(lambda_vgg=0.0)
+    p = _params(lambda_vgg=0.0, lambda_mask=2.0, lambda_flow=1.0)
     net = build_warp_net(**SMALL)
     from tryon.train import collate
 
@@ -161,7 +161,7 @@ def test_step_fn_terms_and_flow_supervision_sign():
     terms = make_step_fn(loss_weights(p.warp), None, "ground_truth")(net, batch)
     assert set(terms) == {"warp_vgg", "warp_mask", "flow", "total"}
     assert terms["warp_vgg"] == 0
-    assert torch.isclose(terms["total"], terms["warp_mask"] + terms["flow"])
+    assert torch.isclose(terms["total"], 2 * terms["warp_mask"] + terms["flow"])
     terms["total"].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.features.contour.parameters())
 

@@ -279,7 +279,8 @@ def train_warp(
     progress: bool = True,
     on_log: Callable[[int, dict], None] | None = None,
 ) -> tuple[WarpNet, Any]:
-    """Build the network from ``params.warp`` and train it on ``train_set`` (Adam, constant lr).
+    """Build the network from ``params.warp`` and train it on ``train_set`` (Adam; constant lr or cosine
+    annealing to 0 over ``steps``, by ``lr_schedule``).
 
     Returns ``(model, FitResult)``; the engine's resumable checkpoints go to ``ckpt_dir`` when given.
     """
@@ -293,6 +294,11 @@ def train_warp(
 
         vgg = build_vgg(cfg.vgg_weights).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
+        if cfg.lr_schedule == "cosine"
+        else None
+    )
     result = fit(
         model,
         make_step_fn(loss_weights(cfg), vgg, cfg.contour_source, contour_fn),
@@ -300,6 +306,7 @@ def train_warp(
         steps=cfg.steps,
         batch_size=cfg.batch_size,
         optimizer=opt,
+        scheduler=sched,
         seed=params.base.seed,
         device=dev,
         ckpt_dir=ckpt_dir,
