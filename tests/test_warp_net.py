@@ -279,3 +279,21 @@ def test_parse_contour_proxy_paints_body_and_keeps_trunk():
     img = parse_contour_proxy({"parse": parse, "trunk_mask": tm, "person": person})
     assert torch.allclose(img[0, :, 0, 3], torch.full((3,), 0.3))  # trunk kept from the photo
     assert img[0, 0, 3, 3] < -0.5 and img[0, 0, 7, 7] > 0.8  # dark suit on the body, light background
+
+
+@pytest.mark.shared
+def test_evaluate_real_pairs_on_shared_samples():
+    from tryon.paths import SHARED_SAMPLES
+
+    root = SHARED_SAMPLES / "vitonhd"
+    if not root.is_dir():
+        pytest.skip(f"{root}: shared real samples absent")
+    from tryon.data.dataset import RealPairsDataset
+    from tryon.stages.warp import evaluate_real
+
+    torch.manual_seed(0)
+    ds = RealPairsDataset(root, "paired", image_size=64)
+    res = evaluate_real(build_warp_net(**SMALL), ds, [0, 1])
+    assert len(res["rows"]) == 2 and res["out"]["warped"].shape == (2, 3, 64, 64)
+    assert all(0.0 <= r["warp_mask_iou"] <= 1.0 for r in res["rows"])
+    assert "proxy" in res["contour_source"]
