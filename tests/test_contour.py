@@ -212,3 +212,28 @@ def test_generator_on_padded_non_square_real_photos(shared_samples, layout):
     assert out["contour"].shape == (1, 3, 128, 128) and torch.isfinite(out["contour"]).all()
     # real samples carry no contour image: the shape metrics say so instead of inventing numbers
     assert evaluate_contours(net, [coded[0]], vocab, "cpu")["n_test_with_contour"] == 0
+
+
+def test_coded_dataset_cache_keeps_values():
+    from tryon.stages.contour import CodedDataset
+    from tryon.text import Vocabulary
+
+    class Source:
+        reads = 0
+
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            Source.reads += 1
+            g = torch.Generator().manual_seed(i)
+            return {"text": "pear, thin", "trunk": torch.rand(3, 8, 8, generator=g) * 2 - 1, "extra": "x",
+                    "has_contour": torch.tensor(True)}  # fmt: skip
+
+    vocab = Vocabulary.build(["pear, thin", "V, fat"])
+    ds = CodedDataset(Source(), vocab, keys=("trunk", "has_contour"))
+    first, again = ds[1], ds[1]
+    assert Source.reads == 1 and set(again) == {"trunk", "has_contour", "code"}
+    assert again["trunk"].dtype == torch.float32
+    torch.testing.assert_close(again["trunk"], first["trunk"], atol=5e-4, rtol=0)
+    torch.testing.assert_close(again["code"], torch.from_numpy(vocab.encode("pear, thin")))

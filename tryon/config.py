@@ -89,8 +89,8 @@ class EncodeConfig:
 class ContourConfig:
     """Stage 03_contour: pretrain text MLP + contour generator."""
 
-    steps: int = _f(600, ge=1)
-    batch_size: int = _f(8, ge=1)
+    steps: int = _f(1500, ge=1)
+    batch_size: int = _f(4, ge=1)
     lr: float = _f(1e-3, gt=0)
     base_channels: int = _f(16, ge=1, doc="first encoder width (16-32-64-128-256 in the method)")
     style_mode: Literal["feature", "gram"] = _f("feature")
