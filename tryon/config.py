@@ -98,7 +98,9 @@ class ContourConfig:
     lambda_l1: float = _f(1.0, ge=0, doc="pixel L1 to the GT contour (synthetic data only)")
     vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
     log_every: int = _f(50, ge=1)
-    style_size: int = _f(32, ge=0, doc="L_style computed on images resized to this size (CPU cost); 0 = working size")
+    style_size: int = _f(
+        32, ge=0, doc="L_style computed on images resized to this size (CPU cost); 0 = working size"
+    )
     style_layers: list[str] = _f(["relu1_1", "relu2_1", "relu3_1"], doc="VGG19 ReLU taps of L_style")
 
 
@@ -113,7 +115,9 @@ class WarpConfig:
     matching: Literal["fused", "naive", "chunked"] = _f("fused")
     base_channels: int = _f(32, ge=4, doc="CNN stem width of each feature stream")
     temperature: float = _f(1.0, gt=0, doc="divides the matching correlation (lower = sharper M)")
-    upsample: Literal["bilinear", "convex"] = _f("convex", doc="low-res grid -> full res (convex = learned, RAFT)")
+    upsample: Literal["bilinear", "convex"] = _f(
+        "convex", doc="low-res grid -> full res (convex = learned, RAFT)"
+    )
     contour_source: Literal["generated", "ground_truth"] = _f("ground_truth")
     steps: int = _f(800, ge=1)
     batch_size: int = _f(8, ge=1)
@@ -131,7 +135,7 @@ class TrainConfig:
     """Stage 05_train: end-to-end training of the full try-on network."""
 
     steps: int = _f(300, ge=1)
-    batch_size: int = _f(8, ge=1)
+    batch_size: int = _f(4, ge=1)
     lr: float = _f(1e-3, gt=0)
     weight_decay: float = _f(5e-4, ge=0)
     lr_step: int = _f(1000, ge=1, doc="decay the lr every lr_step iterations")
@@ -141,6 +145,14 @@ class TrainConfig:
     lambda_rec: float = _f(1.0, ge=0)
     lambda_flow: float = _f(1.0, ge=0)
     fusion: Literal["unet", "compose"] = _f("compose")
+    fusion_channels: int = _f(16, ge=4, doc="first width of the fusion U-Net")
+    style_mode: Literal["feature", "gram"] = _f("feature")
+    vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
+    vgg_size: int = _f(
+        32, ge=0, doc="VGG terms computed on images resized to this size (CPU cost); 0 = working size"
+    )
+    vgg_layers: list[str] = _f(["relu1_1", "relu2_1", "relu3_1"], doc="VGG19 ReLU taps of L_style and L_warp")
+    init_pretrained: bool = _f(True, doc="start from the 03_contour / 04_warp checkpoints")
     amp: bool = _f(True, doc="mixed precision on CUDA (ignored on CPU)")
     resume: bool = _f(False)
     checkpoint_every: int = _f(100, ge=1)

@@ -1,0 +1,65 @@
+"""The full try-on network ([0098]-[0100], [0177]): text MLP -> contour generator -> warping network
+-> fusion, trained end to end.
+
+``TryOnNet.forward`` takes named tensors and returns a dict of named outputs; nothing here reads a
+config object (see :func:`tryon.stages.train.build_model` for the params -> arguments mapping).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from tryon.nets.contour import ContourGenerator
+from tryon.nets.text_mlp import TextMLP
+
+
+class TryOnNet(nn.Module):
+    """Compose the four sub-networks of the method.
+
+    forward(code [B, n] float text code, trunk [B,3,H,W] in [-1,1], garment [B,3,H,W] in [-1,1],
+    garment_mask [B,1,H,W] in {0,1}) -> dict:
+
+    - ``body_map`` [B,1,H,W]: the body feature map from the text,
+    - ``contour`` [B,3,H,W]: the generated model contour image (in [-1,1]),
+    - ``grid`` [B,2,H,W]: for every person pixel its (x, y) in the garment, normalised [-1,1]
+      (align_corners=False, x first); ``warped`` [B,3,H,W] and ``warped_mask`` [B,1,H,W],
+    - ``tryon`` [B,3,H,W]: the predicted try-on image; fusion-specific extras (``alpha``, ...).
+
+    Ablations (stage 06): ``zero_text=True`` feeds an all-zero text code (the body map then carries no
+    shape information); ``warp_guide="trunk"`` guides the warp by the trunk map instead of the
+    generated contour image (what the method argues against); ``contour_override`` uses a given
+    contour image (e.g. the ground truth) for the warp and the fusion.
+    """
+
+    def __init__(
+        self, text_mlp: TextMLP, contour_gen: ContourGenerator, warp_net: nn.Module, fusion: nn.Module
+    ):
+        super().__init__()
+        self.text_mlp = text_mlp
+        self.contour_gen = contour_gen
+        self.warp_net = warp_net
+        self.fusion = fusion
+
+    def forward(
+        self,
+        code: torch.Tensor,
+        trunk: torch.Tensor,
+        garment: torch.Tensor,
+        garment_mask: torch.Tensor,
+        *,
+        zero_text: bool = False,
+        warp_guide: Literal["contour", "trunk"] = "contour",
+        contour_override: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        if zero_text:
+            code = torch.zeros_like(code)
+        body_map = self.text_mlp(code, tuple(trunk.shape[-2:]))["body_map"]  # [B,1,H,W]
+        contour = self.contour_gen(body_map, trunk)["contour"]  # [B,3,H,W]
+        guide_contour = contour if contour_override is None else contour_override
+        guide = guide_contour if warp_guide == "contour" else trunk
+        warp = self.warp_net(guide, garment, garment_mask)
+        fused = self.fusion(warp["warped"], warp["warped_mask"], guide_contour)
+        return {"body_map": body_map, "contour": contour, **warp, **fused}

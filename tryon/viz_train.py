@@ -1,0 +1,80 @@
+"""Figures for the training and evaluation reports (matplotlib; plotting only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def to_image(t: torch.Tensor) -> np.ndarray:
+    """[3,H,W] in [-1,1] (or [1,H,W] in [0,1]) -> [H,W,3] / [H,W] float in [0,1] for imshow."""
+    t = t.detach().float().cpu()
+    if t.shape[0] == 1:
+        return t[0].clamp(0, 1).numpy()
+    return ((t.clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
+
+
+def image_grid(
+    columns: dict[str, Sequence[torch.Tensor]], row_titles: Sequence[str] | None = None, size: float = 1.8
+):
+    """A grid of images: one column per key of ``columns`` (its title), one row per sample."""
+    names = list(columns)
+    n = len(columns[names[0]])
+    fig, axes = plt.subplots(n, len(names), figsize=(size * len(names), size * n), squeeze=False)
+    for r in range(n):
+        for c, name in enumerate(names):
+            ax = axes[r, c]
+            img = to_image(columns[name][r])
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(name, fontsize=9)
+            if c == 0 and row_titles is not None:
+                ax.set_ylabel(row_titles[r], fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(history: list[dict], title: str = "training loss terms"):
+    """One line per named loss term (log scale) and the learning rate, against the step."""
+    if not history:
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.text(0.5, 0.5, "no logged steps", ha="center")
+        return fig
+    steps = [h["step"] for h in history]
+    terms = [k for k in history[0] if k not in ("step", "lr")]
+    fig, (ax, ax_lr) = plt.subplots(1, 2, figsize=(11, 3.5), gridspec_kw={"width_ratios": [3, 1]})
+    for k in terms:
+        vals = [h[k] for h in history]
+        ax.plot(steps, vals, label=k, lw=2.5 if k == "total" else 1.2)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_title(title)
+    ax.legend(fontsize=8, ncol=2)
+    ax_lr.plot(steps, [h["lr"] for h in history])
+    ax_lr.set_title("learning rate")
+    ax_lr.set_xlabel("step")
+    fig.tight_layout()
+    return fig
+
+
+def breakdown_bars(summary: dict, group: str, metrics: Sequence[str]):
+    """Bar charts of ``summary[group][value][metric]`` (from :func:`tryon.evaluate.summarise`)."""
+    table = summary.get(group, {})
+    keys = sorted(table)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3), squeeze=False)
+    for ax, m in zip(axes[0], metrics, strict=True):
+        ax.bar(range(len(keys)), [table[k].get(m, np.nan) for k in keys])
+        ax.set_xticks(range(len(keys)))
+        ax.set_xticklabels(keys, rotation=60, ha="right", fontsize=7)
+        ax.set_title(m, fontsize=9)
+        overall = summary["overall"].get(m)
+        if overall is not None:
+            ax.axhline(overall, color="k", lw=0.8, ls="--")
+    fig.suptitle(f"per {group} (dashed: overall)", fontsize=10)
+    fig.tight_layout()
+    return fig
