@@ -54,7 +54,8 @@ def query_points(worn_mask: torch.Tensor) -> dict[str, tuple[int, int]]:
     * shoulder: 12 % down from the top, 20 % in from the left end of that row;
     * sleeve: the leftmost pixel of the region (a sleeve end, or the torso's side for a tank top),
       moved 2 px inwards.
-    Every point is snapped to the nearest region pixel; an empty region gives the image centre.
+    Every point is snapped to the nearest pixel of the region eroded by 3 px (of the region itself when
+    the erosion is empty); an empty region gives the image centre.
     """
     m = (worn_mask.reshape(worn_mask.shape[-2:]) > 0.5).cpu()
     h, w = m.shape
@@ -78,6 +79,11 @@ def query_points(worn_mask: torch.Tensor) -> dict[str, tuple[int, int]]:
         "hem": (cx, max(bottom - 3, top)),
         "sleeve": (left + 2, y_left),
     }
+    # snap to the region eroded by 3 px where possible: a query on the very edge mostly shows how the
+    # matcher treats background, not the garment
+    inner = 1 - F.max_pool2d(1 - m[None, None].float(), 7, stride=1, padding=3)[0, 0]  # [H, W]
+    if inner.sum() > 0:
+        ys, xs = torch.nonzero(inner > 0.5, as_tuple=True)
     pts = torch.stack([xs, ys], 1).float()  # [P, 2]
     out = {}
     for name, (x, y) in raw.items():
@@ -105,8 +111,8 @@ def fig_matching_rows(
 
     Panel 0: the person with the query points. Then one panel per point: the row of M (the
     association weights of that person position over all garment positions, at feature resolution,
-    upsampled for display) over the garment image; ``x`` = its soft-argmax (= the predicted grid at
-    that position), ``o`` = the ground-truth garment point when ``flow_valid`` holds there.
+    upsampled for display) over the garment image; ``x`` = its soft-argmax (= the low-res grid of that cell,
+    before upsampling), ``o`` = the ground-truth garment point when ``flow_valid`` holds there.
     """
     plt = _plt()
     h, w = batch["garment"].shape[-2:]
