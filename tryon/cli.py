@@ -22,6 +22,7 @@ COMMAND_MODULES = ["tryon.data.cli"]
 BENCHES = {
     "data": "tryon.data.synthetic:bench_generate",
     "warp": "tryon.bench:bench_warp",
+    "train": "tryon.bench_train:bench_train",
 }
 
 
