@@ -85,3 +85,10 @@ def test_shipped_profiles_are_valid(profile):
     root = config.__file__.replace("tryon/config.py", "")
     raw = config.merge(yaml.safe_load(open(root + "params.yaml")), yaml.safe_load(open(root + profile)))
     parse_params(raw, profile)
+
+
+def test_dump_keeps_every_key_and_round_trips():
+    p = parse_params({"05_train": {"steps": 7}, "02_encode": {"hidden": [64, 32]}})
+    text = config.dump_yaml(p)
+    assert parse_params(yaml.safe_load(text)) == p
+    assert "# square working size" in text  # the docs travel as comments

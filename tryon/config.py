@@ -329,8 +329,27 @@ def apply_profile(profile: str | os.PathLike, params_path: str | os.PathLike = "
     parse_params(merge({}, override), str(profile))  # the profile alone must use known keys
     merged = merge(read_yaml(params_path), override)
     params = parse_params(merged, f"{params_path} + {profile}")
-    atomic_write_text(params_path, yaml.safe_dump(merged, sort_keys=False))
+    atomic_write_text(params_path, dump_yaml(params))
     return params
+
+
+def dump_yaml(params: Params) -> str:
+    """``params.yaml`` text for ``params``: every key, with its documentation as a comment."""
+    lines = [
+        "# Hyperparameters of every stage (one section per stage slug; validated by tryon/config.py).",
+        "# `python -m tryon.config dump` rewrites this file with every key and its documentation.",
+        "",
+    ]
+    for slug, (name, cls) in SECTIONS.items():
+        lines.append(f"{slug}:  # {(cls.__doc__ or '').strip().splitlines()[0]}")
+        section = getattr(params, name)
+        for f in dataclasses.fields(cls):
+            value = yaml.safe_dump(getattr(section, f.name), default_flow_style=True).strip()
+            value = value.removesuffix("\n...").strip()
+            doc = f.metadata.get("doc", "")
+            lines.append(f"  {f.name}: {value}" + (f"  # {doc}" if doc else ""))
+        lines.append("")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -342,12 +361,20 @@ def main(argv: list[str] | None = None) -> int:
     a = sub.add_parser("apply", help="merge a profile of overrides into params.yaml")
     a.add_argument("profile")
     a.add_argument("--params", default="params.yaml")
+    d = sub.add_parser("dump", help="rewrite params.yaml with every key (defaults filled in) and its doc")
+    d.add_argument("params", nargs="?", default="params.yaml")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "check":
             load_params(args.params)
             if not args.quiet:
                 print(f"{args.params}: ok")
+        elif args.cmd == "dump":
+            text = dump_yaml(load_params(args.params))
+            if parse_params(yaml.safe_load(text)) != load_params(args.params):
+                raise ParamsError(f"{args.params}: dump does not round-trip (a bug)")
+            atomic_write_text(args.params, text)
+            print(f"{args.params}: rewritten with every key")
         else:
             apply_profile(args.profile, args.params)
             print(f"{args.params}: applied {args.profile}")
