@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+import torch.nn.functional as F
 
 from tryon.nets.vgg import VGGFeatures
 
@@ -18,6 +19,14 @@ from tryon.nets.vgg import VGGFeatures
 def _check_pair(name: str, a: torch.Tensor, b: torch.Tensor) -> None:
     if a.shape != b.shape:
         raise ValueError(f"{name}: shapes differ, {tuple(a.shape)} vs {tuple(b.shape)}")
+
+
+def resize_for_vgg(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Images [B,C,H,W] resized to ``size`` x ``size`` (bilinear, antialiased) before a VGG term, to bound
+    its CPU cost; ``size`` 0 (or the current size) returns ``x`` unchanged."""
+    if size <= 0 or x.shape[-1] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
 
 
 def gram_matrix(feat: torch.Tensor) -> torch.Tensor:

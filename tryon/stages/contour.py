@@ -35,13 +35,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from tryon import paths, runtime
 from tryon.config import Params
 from tryon.data.labels import CIHP
 from tryon.evaluate import contour_foreground, silhouette_iou, ssim
-from tryon.losses import Criterion, rec_loss, style_loss
+from tryon.losses import Criterion, rec_loss, resize_for_vgg, style_loss
 from tryon.nets.contour import TextContourNet, build_contour_generator
 from tryon.nets.text_mlp import build_text_mlp
 from tryon.nets.vgg import build_vgg
@@ -105,12 +104,6 @@ def build_net(arch: dict) -> TextContourNet:
     return TextContourNet(build_text_mlp(**arch["text_mlp"]), build_contour_generator(**arch["contour_gen"]))
 
 
-def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    if size <= 0 or x.shape[-1] == size:
-        return x
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-
-
 def make_step_fn(vgg, weights: dict[str, float], style_mode: str, style_size: int):
     """``step_fn(net, batch) -> {"style", "l1", "total"}``; samples without a contour image count zero."""
     criterion = Criterion(weights)
@@ -120,7 +113,9 @@ def make_step_fn(vgg, weights: dict[str, float], style_mode: str, style_size: in
         has = b["has_contour"].float().view(-1, 1, 1, 1)  # [B,1,1,1]
         pred, gt = out * has, b["contour"] * has
         terms = {
-            "style": style_loss(_resize(pred, style_size), _resize(gt, style_size), vgg, style_mode),
+            "style": style_loss(
+                resize_for_vgg(pred, style_size), resize_for_vgg(gt, style_size), vgg, style_mode
+            ),
             "l1": rec_loss(pred, gt),
         }
         return criterion(terms)

@@ -16,12 +16,11 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from tryon import paths, runtime
 from tryon.config import Params, load_params
 from tryon.data.dataset import TryOnDataset
-from tryon.losses import Criterion, flow_loss, rec_loss, style_loss, warp_loss
+from tryon.losses import Criterion, flow_loss, rec_loss, resize_for_vgg, style_loss, warp_loss
 from tryon.nets.contour import build_contour_generator
 from tryon.nets.fusion import build_fusion
 from tryon.nets.model import TryOnNet
@@ -91,13 +90,6 @@ def load_pretrained(model: TryOnNet, root: Path) -> list[str]:
     return notes
 
 
-def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Images for the VGG terms: resized to ``size`` (antialiased) to bound their CPU cost; 0 = as is."""
-    if size <= 0 or x.shape[-1] == size:
-        return x
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-
-
 def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int = 0):
     """``step_fn(model, batch) -> named terms + "total"``. A term with weight 0 is logged as 0 and not
     computed (the VGG terms dominate a CPU step)."""
@@ -111,15 +103,15 @@ def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int 
         warped, worn = out["warped"] * out["warped_mask"], b["person"] * worn_mask
         terms = {
             "style": style_loss(
-                _resize(out["contour"] * has, vgg_size),
-                _resize(b["contour"] * has, vgg_size),
+                resize_for_vgg(out["contour"] * has, vgg_size),
+                resize_for_vgg(b["contour"] * has, vgg_size),
                 vgg,
                 style_mode,
             )
             if weights["style"] > 0
             else zero,
             "warp_vgg": warp_loss(
-                _resize(warped, vgg_size), _resize(worn, vgg_size), worn_mask, worn_mask, vgg
+                resize_for_vgg(warped, vgg_size), resize_for_vgg(worn, vgg_size), worn_mask, worn_mask, vgg
             )["vgg"]
             if weights["warp_vgg"] > 0
             else zero,
