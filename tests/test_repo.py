@@ -78,3 +78,53 @@ def test_ci_calls_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci and "make test" in readme and "make repro" in readme
+
+
+def _module_file(mod: str) -> Path | None:
+    for p in (ROOT / (mod.replace(".", "/") + ".py"), ROOT / mod.replace(".", "/") / "__init__.py"):
+        if p.exists():
+            return p
+    return None
+
+
+def _tryon_imports(src: str) -> set[str]:
+    """Every tryon module imported anywhere in ``src`` (module level or inside functions)."""
+    import ast
+
+    out = set()
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("tryon")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tryon"):
+            out |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return {m for m in out if _module_file(m)}
+
+
+def code_closure(notebook: Path) -> list[str]:
+    """The tryon source files a notebook can execute: the transitive closure of its imports."""
+    nb = json.loads(notebook.read_text())
+    src = "\n".join(
+        line
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+        for line in "".join(c["source"]).splitlines()
+        if not line.lstrip().startswith("%")
+    )
+    todo, seen = list(_tryon_imports(src)), set()
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo += list(_tryon_imports(_module_file(m).read_text()))
+    files = {_module_file(m).relative_to(ROOT).as_posix() for m in seen}
+    return sorted(f for f in files if not f.endswith("__init__.py"))
+
+
+def test_each_stage_depends_on_exactly_the_code_it_runs():
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for slug in config.STAGES:
+        declared = sorted(d for d in dvc[slug]["deps"] if d.startswith("tryon/"))
+        expected = code_closure(ROOT / "notebooks" / f"{slug}.ipynb")
+        assert declared == expected, f"dvc.yaml {slug} code deps should be exactly:\n" + "\n".join(
+            f"      - {f}" for f in expected
+        )
