@@ -36,6 +36,17 @@ def _run(cmd: list[str], repo: Path, check: bool = True) -> subprocess.Completed
     return r
 
 
+#: figures each stage report must show at least (embedded PNGs in its HTML)
+MIN_FIGURES = {
+    "01_prepare": 3,
+    "02_encode": 2,
+    "03_contour": 4,
+    "04_warp": 5,
+    "05_train": 2,
+    "06_evaluate": 4,
+}
+
+
 def _ran_stages(out: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", out))
 
@@ -92,7 +103,8 @@ def test_tiny_repro_end_to_end(tiny_repo):
     for slug in config.STAGES:
         html = (tiny_repo / "reports" / f"{slug}.html").read_text()
         assert f'href="{slug}.html"' in index
-        assert "data:image/png;base64" in html, f"{slug}.html has no embedded figure"
+        n_figures = html.count('<img src="data:image/png;base64')
+        assert n_figures >= MIN_FIGURES[slug], f"{slug}.html embeds {n_figures} figures"
         assert "Traceback" not in html, f"{slug}.html shows an error"
         metrics = json.loads((tiny_repo / "metrics" / f"{slug}.json").read_text())
         assert metrics, f"{slug}: empty metrics"

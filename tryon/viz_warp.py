@@ -31,9 +31,7 @@ __all__ = [
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # never choose a backend here: that is the caller's (a notebook's inline backend must survive)
     import matplotlib.pyplot as plt
 
     return plt
