@@ -43,7 +43,7 @@ def test_same_seed_same_final_loss(tiny_root):
     a, _ = _final(tiny_root)
     b, m = _final(tiny_root)
     assert abs(a - b) < 1e-6
-    assert set(m["test_loss"]) == {"style", "warp_vgg", "warp_mask", "rec", "flow", "total"}
+    assert set(m["test_loss"]) == {"style", "warp_vgg", "warp_mask", "rec", "flow", "contour_l1", "total"}
     assert m["vgg_weights"].startswith("random(") and m["device"] == "cpu"
 
 

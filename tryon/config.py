@@ -144,7 +144,10 @@ class TrainConfig:
     lambda_style: float = _f(1.0, ge=0)
     lambda_warp: float = _f(1.0, ge=0)
     lambda_rec: float = _f(1.0, ge=0)
-    lambda_flow: float = _f(1.0, ge=0)
+    lambda_flow: float = _f(1.0, ge=0, doc="GT-flow L1 (synthetic only; departure, see FINDINGS)")
+    lambda_contour: float = _f(
+        1.0, ge=0, doc="pixel L1 of the contour to the GT contour image (departure, as in 03)"
+    )
     fusion: Literal["unet", "compose"] = _f("compose")
     fusion_channels: int = _f(16, ge=4, doc="first width of the fusion U-Net")
     style_mode: Literal["feature", "gram"] = _f("feature")
