@@ -9,6 +9,19 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 from tryon import paths  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same RNG state, so random inputs cannot make a test flaky."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
 @pytest.fixture
 def shared_samples():
     """The real VITON-HD / Dress Code fixtures (../shared/data/vton-samples); skip when absent."""
