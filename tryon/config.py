@@ -90,7 +90,7 @@ class EncodeConfig:
 class ContourConfig:
     """Stage 03_contour: pretrain text MLP + contour generator."""
 
-    steps: int = _f(1500, ge=1)
+    steps: int = _f(4000, ge=1, doc="silhouette IoU 0.877 at 1500, 0.898 at 3000 (CPU runs, batch 4)")
     batch_size: int = _f(4, ge=1)
     lr: float = _f(1e-3, gt=0)
     base_channels: int = _f(16, ge=1, doc="first encoder width (16-32-64-128-256 in the method)")
