@@ -39,3 +39,56 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+# Weight files for the LPIPS / FID / KID plumbing (tests/test_perceptual.py, stage 06 tests)
+@pytest.fixture(scope="session")
+def weights(tmp_path_factory):
+    """Small weight files of the right (and of wrong) architectures, randomly initialised (seeded)."""
+    import torch
+    import torchvision
+
+    d = tmp_path_factory.mktemp("weights")
+    torch.manual_seed(0)
+    torch.save(torchvision.models.alexnet(weights=None).features.state_dict(), d / "alexnet_features.pth")
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), d / "resnet18.pth")
+    (d / "notes.txt").write_text("not weights\n")
+    return d
+
+
+@pytest.fixture(scope="session")
+def alexnet_full(weights):
+    """A full-model torchvision AlexNet state dict (like alexnet-owt-7be5be79.pth) whose ``features`` are
+    those of alexnet_features.pth."""
+    import torch
+    import torchvision
+
+    alex = torchvision.models.alexnet(weights=None)
+    alex.features.load_state_dict(torch.load(weights / "alexnet_features.pth"))
+    torch.save(alex.state_dict(), weights / "alexnet_full.pth")
+    return weights / "alexnet_full.pth"
+
+
+@pytest.fixture(scope="session")
+def inception(weights):
+    """torch-fidelity's InceptionV3 with random weights, built without downloading: its constructor loads
+    the file it is given through ``self.load_state_dict``, a no-op on this subclass (nothing global is
+    patched)."""
+    import torch
+    from torch import nn
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    class Skeleton(FeatureExtractorInceptionV3):
+        def load_state_dict(self, *args, **kwargs):
+            return None
+
+    torch.manual_seed(0)
+    torch.save({}, weights / "empty.pth")
+    model = Skeleton(
+        "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(weights / "empty.pth")
+    )
+    for m in model.modules():  # variance-preserving init, else the 2048-d features all but vanish
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+    torch.save(model.state_dict(), weights / "inception.pth")
+    return weights / "inception.pth"
