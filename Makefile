@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup repro test test-fast lab lint format bench clean-outputs
+.PHONY: help setup repro test test-fast lab lint format bench clean-outputs mediapipe
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -25,7 +25,21 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP) ## create .venv, install pinned requirements + tryon (editable) + the jupyter kernel
 
-repro: setup ## run the whole DVC pipeline (params.yaml) -> reports/index.html
+MP_VENV := .venv-mediapipe
+MP_STAMP := $(MP_VENV)/.installed
+
+$(MP_STAMP): requirements-mediapipe.txt
+	@test -x $(MP_VENV)/bin/python || $(PYTHON) -m venv $(MP_VENV)
+	$(MP_VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements-mediapipe.txt
+	@touch $(MP_STAMP)
+
+mediapipe: $(MP_STAMP) ## optional: .venv-mediapipe (mediapipe 0.10.21, numpy<2) for auto-parse without a parse map
+
+# `make repro` also installs .venv-mediapipe so that 06's report covers photos without a parse map;
+# MEDIAPIPE=0 skips it (the report then says that path was not run).
+MEDIAPIPE ?= 1
+
+repro: setup $(if $(filter 0,$(MEDIAPIPE)),,mediapipe) ## run the whole DVC pipeline (params.yaml) -> reports/index.html
 	$(BIN)/dvc repro
 	@echo "open reports/index.html"
 
