@@ -2,7 +2,8 @@
 
     tryon generate --out DIR --n N --size S --seed K     synthetic wardrobe samples
     tryon annotate ...                                   body-text CSV for real data
-    tryon bench {data,warp,train,all}                    benchmarks that print figures
+    tryon try-on --person P --garment G --text T --out O  try a garment on a photo (batch: --dataset)
+    tryon bench {data,warp,train,infer,all}              benchmarks that print figures
 
 Every subcommand reports bad input as one line ``error: ...`` on stderr with exit status 2.
 Subcommands live beside their logic: a module exposes ``register(subparsers)`` which adds its
@@ -16,13 +17,14 @@ import importlib
 import sys
 
 #: modules that add subcommands (imported lazily so `tryon --help` stays fast)
-COMMAND_MODULES = ["tryon.data.cli"]
+COMMAND_MODULES = ["tryon.data.cli", "tryon.infer"]
 
 #: `tryon bench NAME` -> "module:function" (each prints its own table)
 BENCHES = {
     "data": "tryon.data.synthetic:bench_generate",
     "warp": "tryon.bench:bench_warp",
     "train": "tryon.bench_train:bench_train",
+    "infer": "tryon.bench_infer:bench_infer",
 }
 
 

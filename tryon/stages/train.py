@@ -145,7 +145,7 @@ def run(
     params: Params, root: Path | None = None, dist_info: DistInfo | None = None, progress: bool = True
 ) -> dict:
     """Train end to end; writes ``data/05_train/{last,best}.pt``, ``model.pt`` (weights + architecture
-    + vocabulary, what inference loads) and dvclive logs; returns the metrics dict."""
+    + vocabulary + working image size, what inference loads) and dvclive logs; returns the metrics dict."""
     root = root or paths.ROOT
     out_dir = root / "data" / SLUG
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -222,6 +222,7 @@ def run(
                 "architecture": arch,
                 "vocab": vocab.to_dict(),
                 "step": result.step,
+                "image_size": params.base.image_size,
             },
             out_dir / "model.pt",
         )

@@ -1,0 +1,348 @@
+"""`tryon try-on` and tryon.infer: a randomly initialised checkpoint of the default architecture at a
+small working size (the outputs' size, the paste-back and the errors do not depend on the weights)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tryon import cli, config, infer
+from tryon.data import io, labels
+from tryon.stages.train import architecture, build_model
+from tryon.text import Vocabulary
+from tryon.vocab import BODY_TYPES, BUILDS
+
+TEXT = "height 165cm, weight 50kg, pear, thin"
+
+
+def _save_ckpt(path, image_size=128, **arch_changes):
+    p = config.load_params(config.__file__.replace("tryon/config.py", "params.yaml"))
+    texts = [f"height 165cm, weight 50kg, {b}, {w}" for b in BODY_TYPES for w in BUILDS]
+    vocab = Vocabulary.build(texts)  # every word, as the synthetic data's vocabulary has
+    arch = architecture(p, vocab.code_dim)
+    torch.manual_seed(0)
+    state = build_model(arch).state_dict()
+    for k, v in arch_changes.items():  # claim another architecture than the weights have
+        arch[k] = {**arch[k], **v}
+    torch.save(
+        {"model": state, "architecture": arch, "vocab": vocab.to_dict(), "image_size": image_size}, path
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    return _save_ckpt(tmp_path_factory.mktemp("ckpt") / "model.pt")
+
+
+@pytest.fixture
+def photo(tmp_path):
+    """A 300 x 400 person photo with a CIHP parse map and a garment photo on a white background."""
+    rng = np.random.default_rng(0)
+    H, W = 400, 300
+    parse = np.zeros((H, W), np.uint8)
+    parse[40:110, 110:190] = labels.CIHP.FACE
+    parse[20:40, 100:200] = labels.CIHP.HAIR
+    parse[110:130, 130:170] = labels.CIHP.TORSO_SKIN
+    parse[130:260, 80:220] = labels.CIHP.UPPER_CLOTHES
+    parse[130:250, 55:80] = labels.CIHP.LEFT_ARM
+    parse[130:250, 220:245] = labels.CIHP.RIGHT_ARM
+    parse[260:390, 90:210] = labels.CIHP.PANTS
+    person = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    garment = np.full((256, 192, 3), 250, np.uint8)
+    garment[40:220, 30:160] = (40, 80, 170)
+    io.write_png(tmp_path / "person.png", person)
+    io.write_png(tmp_path / "parse.png", parse, palette=True)
+    io.write_png(tmp_path / "garment.png", garment)
+    return {"person": tmp_path / "person.png", "parse": tmp_path / "parse.png", "garment": tmp_path / "garment.png",
+            "rgb": person, "labels": parse}  # fmt: skip
+
+
+def _args(ckpt, photo, out, **over):
+    a = {"--checkpoint": ckpt, "--person": photo["person"], "--garment": photo["garment"], "--text": TEXT,
+         "--out": out, "--parse": photo["parse"]}  # fmt: skip
+    a.update(over)
+    return [x for k, v in a.items() if v is not None for x in (k, str(v))]
+
+
+# --------------------------------------------------------------------------------------------
+# The happy path
+# --------------------------------------------------------------------------------------------
+def test_try_on_keeps_size_face_and_writes_sheet(ckpt, photo, tmp_path, capsys):
+    out = tmp_path / "out" / "result.png"
+    assert cli.main(["try-on", *_args(ckpt, photo, out), "--sheet"]) == 0
+    msg = capsys.readouterr().out
+    assert "trunk from: parse map parse.png" in msg
+    img = np.asarray(Image.open(out))
+    assert img.shape == photo["rgb"].shape  # the person photo's size and aspect
+    face = photo["labels"] == labels.CIHP.FACE
+    assert np.array_equal(img[face], photo["rgb"][face])  # kept regions are the photo's own pixels
+    assert infer.face_ssim(img, photo["rgb"], photo["labels"]) > 0.999
+    sheet = np.asarray(Image.open(out.with_name("result_sheet.png")))
+    assert sheet.shape[0] > 512 and sheet.shape[1] > 3 * 512 * 0.75
+    assert not list(out.parent.glob(".*tmp"))  # no temp files left
+
+
+def test_replaced_region_and_no_paste_back(ckpt, photo):
+    model = infer.TryOn(ckpt)
+    inp = model.read_inputs(photo["person"], photo["garment"], TEXT, parse=photo["parse"])
+    res = model.predict(inp)
+    keep = labels.trunk_mask(photo["labels"])
+    garment_old = labels.garment_mask(photo["labels"])
+    assert (res.replaced[keep] == 0).all()  # face, hair, neck, hands, pants untouched
+    assert (res.replaced[garment_old] == 1).all()  # the old garment is always replaced
+    far_bg = np.zeros_like(keep)
+    far_bg[:, :20] = True  # background far from the person and from any warped garment
+    assert np.array_equal(res.image[far_bg & (res.replaced == 0)], photo["rgb"][far_bg & (res.replaced == 0)])
+    raw = model.predict(inp, paste_back=False)
+    assert raw.image.shape == photo["rgb"].shape
+    assert np.array_equal(raw.image, raw.network)
+    assert not np.array_equal(raw.image, res.image)
+    assert set(res.seconds) == {"preprocess", "network", "postprocess"}
+
+
+def test_landscape_photo_round_trips_its_size(ckpt, tmp_path):
+    rng = np.random.default_rng(1)
+    person = rng.integers(0, 256, (120, 333, 3), dtype=np.uint8)
+    parse = np.zeros((120, 333), np.uint8)
+    parse[10:40, 150:180] = labels.CIHP.FACE
+    parse[40:110, 130:200] = labels.CIHP.UPPER_CLOTHES
+    io.write_png(tmp_path / "p.png", person)
+    io.write_png(tmp_path / "l.png", parse, palette=True)
+    garment = np.full((100, 100, 3), 255, np.uint8)
+    garment[20:80, 20:80] = 0
+    io.write_png(tmp_path / "g.png", garment)
+    res = infer.TryOn(ckpt)(tmp_path / "p.png", tmp_path / "g.png", TEXT, parse=tmp_path / "l.png")
+    assert res.image.shape == (120, 333, 3) and res.warped.shape == (120, 333, 3)
+
+
+def test_parse_map_of_half_size_is_resized(ckpt, photo, tmp_path):
+    small = np.asarray(Image.fromarray(photo["labels"]).resize((150, 200), Image.NEAREST))
+    io.write_png(tmp_path / "half.png", small, palette=True)
+    lab = infer.read_parse(tmp_path / "half.png", (300, 400))
+    assert lab.shape == (400, 300) and (lab == labels.CIHP.FACE).sum() > 0.9 * (photo["labels"] == 13).sum()
+
+
+# --------------------------------------------------------------------------------------------
+# Bad inputs: one line naming the input, exit status 2, no output file
+# --------------------------------------------------------------------------------------------
+def _check_error(argv, out, capsys, *needles):
+    status = cli.main(["try-on", *argv])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    for n in needles:
+        assert n in err, (n, err)
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}*"))  # no temp file either
+    return err
+
+
+def test_unreadable_person_image(ckpt, photo, tmp_path, capsys):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg")
+    out = tmp_path / "o.png"
+    _check_error(
+        _args(ckpt, photo, out, **{"--person": bad}),
+        out,
+        capsys,
+        str(bad),
+        "person image is not a readable image",
+    )
+
+
+def test_missing_garment_image(ckpt, photo, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    missing = tmp_path / "nope.jpg"
+    _check_error(
+        _args(ckpt, photo, out, **{"--garment": missing}),
+        out,
+        capsys,
+        str(missing),
+        "garment image not found",
+    )
+
+
+def test_tiny_image(ckpt, photo, tmp_path, capsys):
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (40, 50)).save(tiny)
+    out = tmp_path / "o.png"
+    _check_error(_args(ckpt, photo, out, **{"--person": tiny}), out, capsys, str(tiny), "40x50",
+                 f"between {infer.MIN_SIDE} and {infer.MAX_SIDE}")  # fmt: skip
+
+
+def test_huge_image(ckpt, photo, tmp_path, capsys):
+    huge = tmp_path / "huge.png"
+    Image.new("RGB", (infer.MAX_SIDE + 8, 80)).save(huge)  # rejected from its header, never decoded
+    out = tmp_path / "o.png"
+    _check_error(
+        _args(ckpt, photo, out, **{"--garment": huge}), out, capsys, str(huge), "garment image is 8200x80"
+    )
+
+
+def test_missing_checkpoint(photo, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    ck = tmp_path / "missing.pt"
+    _check_error(_args(ck, photo, out), out, capsys, str(ck), "checkpoint not found")
+
+
+def test_checkpoint_of_another_stage(photo, tmp_path, capsys):
+    ck = tmp_path / "warp.pt"
+    torch.save({"warp_net": {}, "arch": {"d_model": 32}}, ck)  # what 04_warp writes
+    out = tmp_path / "o.png"
+    _check_error(_args(ck, photo, out), out, capsys, str(ck), "not a tryon model checkpoint")
+
+
+def test_checkpoint_of_another_architecture(photo, tmp_path, capsys):
+    ck = _save_ckpt(tmp_path / "other.pt", fusion={"base_channels": 8})
+    out = tmp_path / "o.png"
+    _check_error(_args(ck, photo, out), out, capsys, str(ck), "do not match its architecture")
+
+
+def test_not_a_checkpoint(photo, tmp_path, capsys):
+    ck = tmp_path / "junk.pt"
+    ck.write_bytes(b"junk" * 100)
+    out = tmp_path / "o.png"
+    _check_error(_args(ck, photo, out), out, capsys, str(ck), "not a readable tryon checkpoint")
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [("height abc, weight", "'height' has no readable value"), ("banana", "cannot read 'banana'"),
+     ("height 999cm", "outside"), ("", "empty body-shape text")],
+)  # fmt: skip
+def test_malformed_text(ckpt, photo, tmp_path, capsys, text, needle):
+    out = tmp_path / "o.png"
+    err = _check_error(_args(ckpt, photo, out, **{"--text": text}), out, capsys, "--text", needle)
+    assert "Traceback" not in err
+
+
+def test_bad_output_name_and_parse(ckpt, photo, tmp_path, capsys):
+    out = tmp_path / "o.gif"
+    _check_error(_args(ckpt, photo, out), out, capsys, "expected a .png or .jpg")
+    out = tmp_path / "o.png"
+    wrong = tmp_path / "wide.png"
+    io.write_png(wrong, np.zeros((100, 400), np.uint8), palette=True)
+    _check_error(
+        _args(ckpt, photo, out, **{"--parse": wrong}), out, capsys, str(wrong), "parse map is 400x100"
+    )
+    _check_error(_args(ckpt, photo, out, **{"--parse": photo["person"]}), out, capsys, "expected a label map")
+
+
+def test_missing_arguments(ckpt, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    _check_error(
+        ["--checkpoint", str(ckpt), "--out", str(out)], out, capsys, "missing --person, --garment, --text"
+    )
+
+
+def test_no_partial_output_when_writing_fails(ckpt, photo, tmp_path, monkeypatch):
+    out = tmp_path / "o.png"
+    out.write_bytes(b"previous result")
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", boom)
+    assert cli.main(["try-on", *_args(ckpt, photo, out)]) == 2
+    assert out.read_bytes() == b"previous result"  # the old file is intact, no temp file left
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".o.png")] == []
+
+
+# --------------------------------------------------------------------------------------------
+# Real samples (../shared/data/vton-samples)
+# --------------------------------------------------------------------------------------------
+def test_batch_form_on_real_pairs(ckpt, shared_samples, tmp_path, capsys):
+    recs = infer.dataset_records(shared_samples / "vitonhd", "paired")[:2]
+    model = infer.TryOn(ckpt)
+    df = infer.run_pairs(model, recs, tmp_path / "out", write_sheet=True)
+    assert len(df) == 2 and df["same_size"].all()
+    assert (df["face_ssim"] >= 0.95).all()
+    assert (df["text_source"] == "estimated from the parse map").all()
+    assert df["parse_source"].str.startswith("parse map").all()
+    for r in df.itertuples():
+        assert (tmp_path / "out" / f"{r.pair}.png").is_file() and (
+            tmp_path / "out" / f"{r.pair}_sheet.png"
+        ).is_file()
+    assert (tmp_path / "out" / "summary.csv").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("subset", ["vitonhd", "dresscode"])
+def test_every_real_pair_with_parse_keeps_size_and_face(ckpt, shared_samples, tmp_path, subset):
+    """The issue's check: every person/garment pair, original size, face-crop SSIM >= 0.95."""
+    recs = infer.dataset_records(shared_samples / subset, "all")
+    df = infer.run_pairs(infer.TryOn(ckpt), recs, tmp_path, ext=".jpg")
+    assert len(df) == len(recs) and df["same_size"].all()
+    assert df["face_ssim"].min() >= 0.95, df.sort_values("face_ssim").head(3)
+
+
+def test_cli_batch_form_errors(ckpt, shared_samples, tmp_path, capsys):
+    out = tmp_path / "never"
+    status = cli.main(
+        ["try-on", "--checkpoint", str(ckpt), "--dataset", str(tmp_path / "nope"), "--out-dir", str(out)]
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and "--dataset" in err and "folder not found" in err and not out.exists()
+    status = cli.main(["try-on", "--checkpoint", str(ckpt), "--dataset", str(shared_samples / "vitonhd"),
+                       "--out-dir", str(out), "--pairs", "missing.txt"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 2 and "missing.txt" in err and not out.exists()
+
+
+def test_vocab_field_is_required_in_checkpoint(tmp_path):
+    ck = _save_ckpt(tmp_path / "m.pt")
+    d = torch.load(ck, weights_only=False)
+    del d["vocab"]
+    torch.save(d, ck)
+    with pytest.raises(infer.InferError, match="not a tryon model checkpoint"):
+        infer.load_model(ck)
+
+
+def _mediapipe():
+    from tryon import autoparse
+
+    if not autoparse.available():
+        pytest.skip("mediapipe env missing: run `make mediapipe`")
+
+
+def test_single_form_without_parse_uses_mediapipe(ckpt, shared_samples, tmp_path, capsys):
+    _mediapipe()
+    rec = infer.dataset_records(shared_samples / "vitonhd", "paired")[0]
+    out = tmp_path / "o.jpg"
+    argv = ["try-on", "--checkpoint", str(ckpt), "--person", str(rec.person), "--garment", str(rec.cloth),
+            "--garment-mask", str(rec.cloth_mask), "--text", TEXT, "--out", str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    assert "trunk from: mediapipe 0.10.21" in capsys.readouterr().out
+    img = np.asarray(Image.open(out))
+    photo = io.read_rgb(rec.person)
+    assert img.shape == photo.shape
+    gt = infer.read_parse(rec.parse, (photo.shape[1], photo.shape[0]))
+    assert infer.face_ssim(img, photo, gt) >= 0.95  # the real face, judged by the dataset's parse map
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("subset", ["vitonhd", "dresscode"])
+def test_every_real_pair_without_parse_keeps_size_and_face(ckpt, shared_samples, tmp_path, subset):
+    """Without parse maps (mediapipe): every pair, original size, face SSIM >= 0.95 on the face that
+    the dataset's own parse map marks."""
+    _mediapipe()
+    recs = infer.dataset_records(shared_samples / subset, "all")
+    df = infer.run_pairs(infer.TryOn(ckpt), recs, tmp_path, use_parse=False, ext=".jpg")
+    assert len(df) == len(recs) and df["same_size"].all()
+    assert df["parse_source"].str.startswith("mediapipe").all()
+    assert df["face_ssim"].min() >= 0.95, df.sort_values("face_ssim").head(3)
+
+
+def test_bench_infer_prints_the_latency_table(capsys):
+    from tryon.bench_infer import bench_infer
+
+    out = bench_infer(repeats=2)
+    text = capsys.readouterr().out
+    assert "per try-on with --parse: median" in text and "0.5 s target" in text
+    assert set(out["with_parse"]) == {"read", "preprocess", "network", "postprocess", "write", "total"}
+    total = out["with_parse"]["total"]
+    assert 0 < out["with_parse"]["network"] < total
+    assert "mediapipe auto-parse" in text
