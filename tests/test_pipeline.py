@@ -24,6 +24,11 @@ def _env(repo: Path) -> dict:
     env["PYTHONPATH"] = str(repo)  # the copy's tryon wins over the editable install
     env["MPLBACKEND"] = "Agg"
     env.pop("TRYON_ROOT", None)
+    from tryon import autoparse
+
+    mp = autoparse.find_mediapipe_python()  # the copy has no .venv-mediapipe: use this checkout's
+    if mp:
+        env[autoparse.ENV_VAR] = mp
     return env
 
 
@@ -41,9 +46,9 @@ MIN_FIGURES = {
     "01_prepare": 3,
     "02_encode": 2,
     "03_contour": 4,
-    "04_warp": 5,
+    "04_warp": 6,
     "05_train": 2,
-    "06_evaluate": 4,
+    "06_evaluate": 4 + 2 * paths.SHARED_SAMPLES.is_dir(),  # + the real try-on galleries
 }
 
 
@@ -108,6 +113,19 @@ def test_tiny_repro_end_to_end(tiny_repo):
         assert "Traceback" not in html, f"{slug}.html shows an error"
         metrics = json.loads((tiny_repo / "metrics" / f"{slug}.json").read_text())
         assert metrics, f"{slug}: empty metrics"
+
+    # stage 06: the fair ablation from stage 04, and every real pair through `tryon try-on`
+    m6 = json.loads((tiny_repo / "metrics" / "06_evaluate.json").read_text())
+    rows = m6["fair_ablation"]["rows"]
+    assert {"contour_guided (generated contour)", "trunk_guided (retrained)"} <= set(rows)
+    if paths.SHARED_SAMPLES.is_dir():
+        for subset in ("vitonhd", "dresscode"):
+            for path_name, r in m6["real_samples"][subset].items():
+                assert r["n_pairs"] == 4 and r["same_size_as_photo"], (subset, path_name, r)
+                assert r["face_ssim_min"] >= 0.95, (subset, path_name, r)
+        from tryon import autoparse
+
+        assert ("without_parse" in m6["real_samples"]["vitonhd"]) == autoparse.available()
 
     # a second run does nothing
     r = _run([str(BIN / "dvc"), "repro"], tiny_repo)

@@ -62,8 +62,39 @@ def test_evaluate_reports_every_metric_and_ablation(tiny_root):
     for m in eval_stage.METRICS:
         assert m in metrics["headline"]
     assert metrics["lpips"] == "LPIPS not computed: no weights"
+    assert metrics["fid"] == metrics["unpaired_fid"] == "FID not computed: no weights"
+    assert metrics["kid"] == "KID not computed: no weights"
     assert set(metrics["full"]) >= {"overall", "body_type", "build", "garment_type"}
     assert len(extras["rows"]["full"]) == metrics["n_test"] == 4
+    assert metrics["fair_ablation"].startswith("not available: metrics/04_warp.json missing")
+
+
+@pytest.mark.slow
+def test_evaluate_computes_lpips_fid_kid_from_local_weights(tiny_root, alexnet_full, inception, tmp_path):
+    """With local weight files in params (random weights of the right architectures here), stage 06
+    reports numbers for LPIPS and paired and unpaired FID/KID, and names the files it used."""
+    _final(tiny_root)
+    p = _params()
+    p = dataclasses.replace(
+        p,
+        evaluate=dataclasses.replace(
+            p.evaluate, lpips_weights=str(alexnet_full), inception_weights=str(inception)
+        ),
+    )
+    metrics, _ = eval_stage.run(p, tiny_root)
+    assert isinstance(metrics["lpips"], float) and metrics["lpips"] > 0
+    for k in ("fid", "unpaired_fid"):
+        assert isinstance(metrics[k], float) and metrics[k] == metrics[k]
+    assert set(metrics["kid"]) == {"mean", "std"} and set(metrics["unpaired_kid"]) == {"mean", "std"}
+    assert (
+        alexnet_full.name in metrics["perceptual_settings"]
+        and inception.name in metrics["perceptual_settings"]
+    )
+    bad = dataclasses.replace(
+        p, evaluate=dataclasses.replace(p.evaluate, lpips_weights=str(tmp_path / "no.pth"))
+    )
+    with pytest.raises(ValueError, match="06_evaluate.lpips_weights"):
+        eval_stage.run(bad, tiny_root)
 
 
 def test_bad_checkpoint_one_line_error(tmp_path):
@@ -71,7 +102,7 @@ def test_bad_checkpoint_one_line_error(tmp_path):
     torch.save({"something": 1}, bad)
     with pytest.raises(ValueError, match="not a tryon model checkpoint"):
         eval_stage.load_model(bad, torch.device("cpu"))
-    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+    with pytest.raises(ValueError, match="checkpoint not found"):
         eval_stage.load_model(tmp_path / "missing.pt", torch.device("cpu"))
 
 

@@ -33,7 +33,8 @@ def _synthetic_batch(b=2, s=64, seed=0):
     return [
         {"id": f"s{i}", "contour": contour[i], "garment": garment[i], "garment_mask": mask[i],
          "person": G.warp(garment, gt_grid)[i], "worn_mask": worn_mask[i], "gt_grid": gt_grid[i],
-         "flow_valid": (worn_mask[i] > 0.999).float(), "garment_type": "tank"}
+         "flow_valid": (worn_mask[i] > 0.999).float(), "garment_type": "tank",
+         "trunk": contour[i] * (contour[i] > 0).float()}
         for i in range(b)
     ]  # fmt: skip
 
@@ -227,6 +228,19 @@ def test_run_trains_saves_and_writes_metrics(tmp_path):
         assert key in m
     assert m["epe_frac_width"] == pytest.approx(m["epe_px"] / 32)
     assert len(res["fit"].history) == 2
+    # the fair ablation: a second warp trained alike on the trunk map, saved and compared
+    trunk_net = torch.load(tmp_path / "data" / "04_warp" / "model_trunk.pt", weights_only=False)
+    assert trunk_net["contour_source"] == "trunk" and trunk_net["steps"] == 2
+    fair = m["fair_ablation"]
+    assert set(fair["rows"]) == {"contour_guided (ground-truth contour)", "trunk_guided (retrained)"}
+    assert fair["compared"].startswith("ground-truth contour")  # no stage-03 model in tmp_path
+    for row in fair["rows"].values():
+        assert row["epe_px"] >= 0 and 0 <= row["warp_mask_iou"] <= 1
+    assert len(res["ablation"]["trunk_fit"].history) == 2
+    p_off = _params(steps=1, batch_size=2, lambda_vgg=0.0, d_model=32, n_layers=1, n_heads=2, base_channels=8,
+                    ablation_trunk=False)  # fmt: skip
+    off = run(p_off, root=tmp_path / "off", train_set=data, test_set=data[:2], device="cpu", progress=False)
+    assert "ablation" not in off and not (tmp_path / "off" / "data" / "04_warp" / "model_trunk.pt").exists()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -119,7 +119,9 @@ class WarpConfig:
     upsample: Literal["bilinear", "convex"] = _f(
         "convex", doc="low-res grid -> full res (convex = learned, RAFT)"
     )
-    contour_source: Literal["generated", "ground_truth"] = _f("ground_truth")
+    contour_source: Literal["generated", "ground_truth", "trunk"] = _f(
+        "ground_truth", doc="person side of the warp in training: GT or stage-03 contour, or the trunk map"
+    )
     steps: int = _f(800, ge=1)
     batch_size: int = _f(8, ge=1)
     lr: float = _f(1e-3, gt=0)
@@ -129,6 +131,9 @@ class WarpConfig:
     lambda_flow: float = _f(1.0, ge=0, doc="GT-flow L1 (synthetic only; departure, see FINDINGS)")
     vgg_weights: str = _f("")
     log_every: int = _f(50, ge=1)
+    ablation_trunk: bool = _f(
+        True, doc="also train a trunk-map-guided warp (same steps, seed, data): 06's fair ablation"
+    )
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,9 @@ class EvaluateConfig:
     n_gallery: int = _f(4, ge=1)
     lpips_weights: str = _f("", doc="local LPIPS backbone weights; '' = LPIPS not computed")
     inception_weights: str = _f("", doc="local FID Inception weights; '' = FID/KID not computed")
+    real_max_pairs: int = _f(
+        0, ge=0, doc="real pairs per subset run through tryon try-on in the report; 0 = all"
+    )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -78,3 +79,28 @@ def breakdown_bars(summary: dict, group: str, metrics: Sequence[str]):
     fig.suptitle(f"per {group} (dashed: overall)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def real_tryon_grid(out_dir: Path, rows, with_noparse: bool = False, height: int = 256):
+    """Real pairs run by ``tryon try-on`` (rows of its summary.csv): person | garment | try-on with the
+    parse map | (without it, mediapipe) per row, each panel resized to ``height`` pixels high."""
+    from PIL import Image
+
+    def load(path: Path) -> torch.Tensor:
+        im = Image.open(path).convert("RGB")
+        im = im.resize((round(im.width * height / im.height), height), Image.BILINEAR)
+        return torch.from_numpy(np.asarray(im, dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1
+
+    cols: dict[str, list[torch.Tensor]] = {"person": [], "garment": [], "try-on (parse map)": []}
+    if with_noparse:
+        cols["try-on (mediapipe)"] = []
+    titles = []
+    for r in rows.itertuples():
+        cols["person"].append(load(Path(r.person_file)))
+        cols["garment"].append(load(Path(r.garment_file)))
+        cols["try-on (parse map)"].append(load(out_dir / "with_parse" / f"{r.pair}.jpg"))
+        if with_noparse:
+            cols["try-on (mediapipe)"].append(load(out_dir / "without_parse" / f"{r.pair}.jpg"))
+        extra = f", SSIM {r.ssim_vs_photo:.2f}" if r.mode == "paired" else ""
+        titles.append(f"{r.mode}: face {r.face_ssim:.2f}{extra}")
+    return image_grid(cols, row_titles=titles, size=2.4)
