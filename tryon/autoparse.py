@@ -91,6 +91,10 @@ NECK_HALF_WIDTH = 0.40  # (f)
 NECK_BOTTOM = 0.10  # neck ends this far above the shoulder line (s)
 NECKLINE_DEPTH = 0.6  # skin connected to the neck is looked for down to this far below the shoulders (s)
 NECKLINE_TOL = 100.0  # ... within this RGB distance of the skin colour (shadowed skin included)
+NECKLINE_TOL_HIGH = 160.0  # ... above the shoulder line (deep shadow under the jaw)
+NECKLINE_RATIO_HIGH = 2.0  # ... where it is skin unless clearly nearer to the garment's colour
+NECKLINE_HALF_SPAN = 0.36  # ... within this distance of the body axis (s): between the upper arms
+NECK_MIN_HALF_WIDTH = 0.15  # the neck band is at least this wide (s): when the face is cut off
 NECKLINE_RATIO = 0.8  # ... and nearer to the skin than this x the distance to the garment colour
 COLLAR = (0.25, 0.20)  # garment top corners beside the neck: lateral, above the shoulder line (s)
 SHOULDER_OUT = (0.15, 0.08)  # garment corners at the shoulders: outwards, upwards (s)
@@ -437,8 +441,14 @@ def pseudo_parse(rgb, person_prob, landmarks, name: str = "image") -> np.ndarray
             hands.append((hand & person, arm_label))
 
     # colours: skin between the eyes and the mouth (else on the hands), garment in the torso's core
+    # (when the photo cuts the face, as Dress Code's do at the nose, the skin is sampled on the neck)
+    neck_end = msh - down * NECK_BOTTOM * s
+    neck_r = max(NECK_HALF_WIDTH * f, NECK_MIN_HALF_WIDTH * s)
+    neck = _capsule(shape, np.stack([chin, neck_end]), neck_r) & person & below_chin & ~below(neck_end)
     cheek = _ellipse(shape, (eye + mouth) / 2, fdown, 0.22 * f, 0.5 * dem) & person
-    skin = _median_colour(colours, cheek)
+    skin = _median_colour(colours, cheek) if cheek.sum() >= 200 else None
+    if skin is None:
+        skin = _median_colour(colours, neck)
     if skin is None and hands:
         skin = _median_colour(colours, np.logical_or.reduce([h for h, _ in hands]))
     ctr = (msh + mhip) / 2
@@ -496,24 +506,25 @@ def pseudo_parse(rgb, person_prob, landmarks, name: str = "image") -> np.ndarray
     for hand, arm_label in hands:
         lab[hand] = arm_label
 
-    # neck: a narrow band from the chin to just above the shoulder line
-    neck_end = msh - down * NECK_BOTTOM * s
-    neck = _capsule(shape, np.stack([chin, neck_end]), NECK_HALF_WIDTH * f) & person & below_chin
-    neck &= ~below(neck_end)
+    # neck: a narrow band from the chin to just above the shoulder line (computed with the colours)
     lab[neck] = CIHP.TORSO_SKIN
 
     # bare skin at the neckline (V-necks, off-shoulder and one-shoulder tops): garment-labelled pixels
     # down to NECKLINE_DEPTH below the shoulder line whose colour is skin (near the skin colour, much
-    # nearer to it than to the garment's) and that connect to the neck are torso skin
-    if skin is None:
-        skin = _median_colour(colours, neck)
+    # nearer to it than to the garment's; above the shoulder line, where a garment rarely is, unless
+    # clearly nearer to the garment's, shadows included) and that connect to the neck are torso skin
     if skin is not None and neck.any():
         from scipy import ndimage
 
         zone = person & (lab == CIHP.UPPER_CLOTHES) & ~below(msh + down * NECKLINE_DEPTH * s)
+        # between the shoulders, inside the upper arms (bare arms are the arms' business)
+        zone &= np.abs((xs - msh[0]) * across[0] + (ys - msh[1]) * across[1]) < NECKLINE_HALF_SPAN * s
         if zone.any():
             d = _colour_dist(colours, zone, skin, *([cloth] if cloth is not None else []))
-            bare = (d[0] < NECKLINE_TOL) & ((d[0] < NECKLINE_RATIO * d[1]) if len(d) > 1 else True)
+            high = ~below(msh)[zone]
+            tol = np.where(high, NECKLINE_TOL_HIGH, NECKLINE_TOL)
+            ratio = np.where(high, NECKLINE_RATIO_HIGH, NECKLINE_RATIO)
+            bare = (d[0] < tol) & ((d[0] < ratio * d[1]) if len(d) > 1 else True)
             cand = np.zeros(shape, dtype=bool)
             cand[zone] = bare
             comps, _ = ndimage.label(cand | neck)
