@@ -480,6 +480,15 @@ def test_worker_contract_on_a_real_photo(shared_samples, mp_python, tmp_path):
 
 
 @pytest.mark.shared
+def test_worker_runs_from_a_jupyter_kernel(shared_samples, mp_python, monkeypatch):
+    """A notebook kernel exports MPLBACKEND=module://matplotlib_inline...; the worker's matplotlib
+    (imported by mediapipe) has no such backend and must not see it (stage 06 runs in papermill)."""
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    (found,) = ap.run_mediapipe([shared_samples / "vitonhd" / "image" / "00000_00.jpg"])
+    assert found["pose_found"] is True
+
+
+@pytest.mark.shared
 def test_worker_cli_one_error_line_and_atomic_output(shared_samples, mp_python, tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_text("not an image")

@@ -26,8 +26,9 @@ Method. mediapipe 0.10.21 gives two things (``tryon/_mediapipe_worker.py``): a p
 
 The constants below were fitted on the 10 VITON-HD train persons of ``../shared/data/vton-samples``.
 Agreement with the real parse maps (IoU, mean over persons; ``tests/test_autoparse.py`` checks them):
-VITON-HD (16 persons) face 0.81, upper garment 0.73, background 0.975, ``trunk_mask`` 0.78; Dress Code
-upper_body (10) face+neck 0.62 (its crops cut the head at the nose), garment 0.76, background 0.98.
+VITON-HD (16 persons) face 0.81, upper garment 0.73, background 0.975, ``trunk_mask`` 0.79; Dress Code
+upper_body (10) garment 0.76, background 0.98, ``trunk_mask`` 0.81 (its crops cut the head at the nose
+and its head label also covers the neck, which this map calls torso skin: "face" IoU 0.52 there).
 
 Limits (read these before trusting it). It is a heuristic, not a human-parsing network: boundaries are
 geometric guesses, so only the big regions are right, and small ones are rough (neck IoU about 0.5, arms
@@ -193,6 +194,8 @@ def _run_subprocess(python: str, images: list[Path], timeout: float) -> list[dic
         job = json.dumps([[str(p.resolve()), str(o)] for p, o in zip(images, outs, strict=True)])
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
         env.setdefault("OMP_NUM_THREADS", "1")
+        # a Jupyter kernel sets MPLBACKEND to its inline backend, which mediapipe's matplotlib lacks
+        env["MPLBACKEND"] = "Agg"
         what = f"{images[0]}" + (f" and {len(images) - 1} more" if len(images) > 1 else "")
         try:
             proc = subprocess.run(
