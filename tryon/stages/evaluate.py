@@ -170,7 +170,10 @@ def real_samples(
     have_mp = autoparse.available()
     metrics: dict = {
         "text": "estimated from each person's parse map (the samples have no body-shape text)",
-        "face_ssim": "SSIM of the face's bounding box (parse label face) vs the input photo",
+        "face_ssim": (
+            "SSIM vs the input photo of the face pixels (dataset parse label face; Dress Code: head label "
+            "above the neck keypoint) in their bounding box; face_crop_ssim: the raw bounding box"
+        ),
         "paste_back": "the photo's pixels are kept outside the replaced region (see tryon.infer)",
         "without_parse": "mediapipe" if have_mp else "not run: mediapipe env missing (make mediapipe)",
     }
@@ -191,6 +194,8 @@ def real_samples(
                 "n_paired": len(paired),
                 "face_ssim_mean": float(df["face_ssim"].mean()),
                 "face_ssim_min": float(df["face_ssim"].min()),
+                "face_ssim_share_ge_0.95": float((df["face_ssim"] >= 0.95).mean()),
+                "face_crop_ssim_mean": float(df["face_crop_ssim"].mean()),
                 "face_ssim_network_mean": float(df["face_ssim_network"].mean()),
                 "paired_ssim_vs_photo": float(paired["ssim_vs_photo"].mean()) if len(paired) else math.nan,
                 "paired_ssim_vs_photo_network": (
