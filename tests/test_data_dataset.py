@@ -81,3 +81,25 @@ def test_prepare_stage_tiny(tmp_path):
     ]
     assert all(len(f.axes) > 0 for f in figs)
     assert prepare.real_samples_figure(tmp_path / "absent") is None
+
+
+def test_unpaired_synthetic_renders_the_other_garment_on_the_same_body(folder):
+    from tryon.data.dataset import UnpairedSynthetic
+
+    paired = TryOnDataset(folder, "train")
+    same = UnpairedSynthetic(paired, shift=0)[1]  # shift 0 re-renders the paired sample exactly
+    p = paired[1]
+    assert torch.equal(same["person"], p["person"]) and torch.equal(same["worn_mask"], p["worn_mask"])
+    assert (same["gt_grid"] - p["gt_grid"]).abs().max() < 2e-3  # stored grids are float16
+    u = UnpairedSynthetic(paired)[1]
+    nxt = paired[2]
+    assert u["id"] == f"{p['id']}+{nxt['id']}"
+    assert torch.equal(u["trunk"], p["trunk"]) and u["text"] == p["text"]  # the person side is sample 1
+    assert torch.equal(u["garment"], nxt["garment"])  # the garment is sample 2's
+    assert not torch.equal(u["worn_mask"], p["worn_mask"])  # the body now wears another garment
+    # the ground truth: the new flat garment warped by the rendered grid is the new person's garment
+    v = u["flow_valid"][0] > 0.5
+    warped = F.grid_sample(u["garment"][None], u["gt_grid"].permute(1, 2, 0)[None], align_corners=False)[0]
+    assert v.sum() > 50 and (warped - u["person"]).abs()[:, v].mean() < 0.15
+    wrong = F.grid_sample(u["garment"][None], p["gt_grid"].permute(1, 2, 0)[None], align_corners=False)[0]
+    assert (wrong - u["person"]).abs()[:, v].mean() > (warped - u["person"]).abs()[:, v].mean()

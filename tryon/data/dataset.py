@@ -119,6 +119,61 @@ class TryOnDataset(Dataset):
         }
 
 
+class UnpairedSynthetic(Dataset):
+    """Unpaired try-on with ground truth, from a prepared synthetic split: sample ``i`` keeps the person
+    side of ``paired[i]`` (text, trunk map: the person wearing their own garment) and takes the flat
+    garment of ``paired[(i + shift) % n]``; the targets (``person``, ``worn_mask``, ``gt_grid``,
+    ``flow_valid``, ``contour``) are body ``i`` rendered wearing that garment
+    (:func:`tryon.data.synthetic.make_unpaired`). Only for procedural garments (the manifest's
+    ``seed`` and ``index`` columns regenerate them)."""
+
+    def __init__(self, paired: TryOnDataset, shift: int = 1):
+        t = paired.table
+        if not {"seed", "index"} <= set(t.columns):
+            raise io.DataError(f"{paired.root / 'manifest.csv'}: no seed/index columns to re-render from")
+        if "garment_id" in t.columns and not t["garment_id"].astype(str).str.match(r"^\w+-g\d+$").all():
+            raise io.DataError(
+                "unpaired ground truth needs procedural garments (01_prepare.garment_dir is set)"
+            )
+        self.paired, self.shift = paired, shift
+
+    def __len__(self) -> int:
+        return len(self.paired)
+
+    def __getitem__(self, i: int) -> dict:
+        from tryon.data.synthetic import make_unpaired
+
+        n = len(self.paired)
+        j = (i + self.shift) % n
+        a, b = self.paired[i], self.paired[j]
+        row_a, row_b = self.paired.table.iloc[i], self.paired.table.iloc[j]
+        s0 = int(a["orig_size"][0])
+        _, _, out = make_unpaired(
+            int(row_a["seed"]), self.paired.split, int(row_a["index"]), int(row_b["index"]), s0
+        )
+        size = a["person"].shape[-1]
+
+        def rgb(x: np.ndarray) -> torch.Tensor:
+            return preprocess.rgb_to_tensor(preprocess.resize(io.to_uint8(x), size, "rgb"))
+
+        def mask(x: np.ndarray) -> torch.Tensor:
+            return preprocess.mask_to_tensor(preprocess.resize(x, size, "mask"))
+
+        grid = torch.from_numpy(out["gt_grid"].astype(np.float32))
+        return {
+            **a,
+            "id": f"{a['id']}+{b['id']}",
+            "garment": b["garment"],
+            "garment_mask": b["garment_mask"],
+            "garment_type": b["garment_type"],
+            "person": rgb(out["person"]),
+            "worn_mask": mask(out["worn_mask"]),
+            "contour": rgb(out["contour"]),
+            "gt_grid": _resize_grid(grid, size),
+            "flow_valid": mask(out["flow_valid"]),
+        }
+
+
 def detect_layout(root: str | os.PathLike) -> str:
     """'dresscode' when the person images use Dress Code's ``_0`` suffix, else 'vitonhd'."""
     imgs = sorted((Path(root) / "image").glob("*.jpg"))
