@@ -58,7 +58,11 @@ def test_resume_continues_exactly(tiny_root):
 def test_evaluate_reports_every_metric_and_ablation(tiny_root):
     _final(tiny_root)
     metrics, extras = eval_stage.run(_params(), tiny_root)
-    assert set(metrics["ablations"]) == {"full", "no_text", "trunk_guided_warp"}
+    names = {"full", "no_text", "trunk_guided_warp"}
+    assert set(metrics["ablations"]) == names | {f"{n}, unpaired" for n in names}
+    assert metrics["unpaired"].startswith("each test person with the next")
+    unp, paired = metrics["ablations"]["full, unpaired"], metrics["ablations"]["full"]
+    assert all(v == v for v in unp.values()) and unp["epe_px"] != paired["epe_px"]
     for m in eval_stage.METRICS:
         assert m in metrics["headline"]
     assert metrics["lpips"] == "LPIPS not computed: no weights"

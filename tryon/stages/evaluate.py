@@ -18,7 +18,8 @@ import torch
 from tryon import evaluate as ev
 from tryon import paths, runtime
 from tryon.config import Params
-from tryon.data.dataset import TryOnDataset
+from tryon.data.dataset import TryOnDataset, UnpairedSynthetic
+from tryon.data.io import DataError
 from tryon.stages.train import CodedDataset
 from tryon.train import collate, to_device
 
@@ -79,19 +80,32 @@ def run(params: Params, root: Path | None = None) -> tuple[dict, dict]:
     runtime.set_threads(params.base.num_threads)
     device = runtime.resolve_device(params.base.device)
     model, vocab = load_model(root / "data" / "05_train" / "model.pt", device)
-    test = CodedDataset(TryOnDataset(root / "data" / "01_prepare", "test", params.base.image_size), vocab)
+    raw = TryOnDataset(root / "data" / "01_prepare", "test", params.base.image_size)
+    test = CodedDataset(raw, vocab)
     w = params.evaluate.__dict__
     results, extras = {}, {}
     for name, kw in ABLATIONS.items():
         rows, outs = per_sample_metrics(model, test, device, **kw)
         results[name] = rows
         extras[name] = outs
+    # unpaired: each test person in the next sample's garment, ground truth rendered (procedural data)
+    unpaired_note = "each test person with the next test sample's garment, ground truth rendered"
+    try:
+        unpaired = CodedDataset(UnpairedSynthetic(raw), vocab)
+    except DataError as e:
+        unpaired, unpaired_note = None, f"not run: {e}"
+    if unpaired is not None:
+        for name, kw in ABLATIONS.items():
+            rows, outs = per_sample_metrics(model, unpaired, device, **kw)
+            results[f"{name}, unpaired"] = rows
+            extras[f"{name}, unpaired"] = outs
     full = results["full"]
     metrics = {
         "n_test": len(full),
         "headline": {f"{m}": ev.summarise(full, [], [m])["overall"].get(m) for m in METRICS},
         "full": ev.summarise(full, GROUPS, METRICS),
         "ablations": {name: ev.summarise(rows, [], METRICS)["overall"] for name, rows in results.items()},
+        "unpaired": unpaired_note,
         **perceptual(model, test, extras["full"]["tryon"], w, device),
         "ssim_settings": "skimage structural_similarity, [0,1] RGB, gaussian sigma 1.5, data_range 1",
     }
