@@ -17,9 +17,9 @@ from tryon.vocab import BODY_TYPES, BUILDS
 TEXT = "height 165cm, weight 50kg, pear, thin"
 
 
-def _save_ckpt(path, image_size=128, **arch_changes):
+def _save_ckpt(path, image_size=128, body_types=BODY_TYPES, **arch_changes):
     p = config.load_params(config.__file__.replace("tryon/config.py", "params.yaml"))
-    texts = [f"height 165cm, weight 50kg, {b}, {w}" for b in BODY_TYPES for w in BUILDS]
+    texts = [f"height 165cm, weight 50kg, {b}, {w}" for b in body_types for w in BUILDS]
     vocab = Vocabulary.build(texts)  # every word, as the synthetic data's vocabulary has
     arch = architecture(p, vocab.code_dim)
     torch.manual_seed(0)
@@ -356,3 +356,17 @@ def test_bench_infer_prints_the_latency_table(capsys):
     total = out["with_parse"]["total"]
     assert 0 < out["with_parse"]["network"] < total
     assert "mediapipe auto-parse" in text
+
+
+def test_estimated_text_with_a_word_the_model_never_saw(shared_samples, tmp_path, capsys):
+    """A small training set may lack a body type that the parse-map estimate names (tiny profile: 'V'):
+    an estimated text encodes it as unknown; a text the user gives must use known words."""
+    ck = _save_ckpt(tmp_path / "pear_only.pt", body_types=("pear",))
+    model = infer.TryOn(ck)
+    recs = infer.dataset_records(shared_samples / "vitonhd", "paired")[:3]
+    df = infer.run_pairs(model, recs, tmp_path / "out")
+    assert len(df) == 3 and (df["text_source"] == infer.ESTIMATED).all()
+    assert not df["text"].str.contains("pear").all()  # some estimate names another body type
+    with pytest.raises(infer.InferError, match="not in the training vocabulary"):
+        infer.run_pairs(model, recs, tmp_path / "out2", text="height 170cm, weight 60kg, apple, thin")
+    assert not (tmp_path / "out2").exists()

@@ -169,6 +169,7 @@ class Inputs:
     text: str
     category: str = "upper_body"
     name: str = ""
+    strict_text: bool = True  # False: words outside the training vocabulary are encoded as unknown
 
 
 @dataclass
@@ -221,14 +222,15 @@ class TryOn:
         self.model, self.vocab, self.size = load_model(self.checkpoint, self.device)
 
     # ---- inputs ---------------------------------------------------------------------------
-    def encode_text(self, text: str) -> torch.Tensor:
-        """float32 [code_dim]; a text that cannot be read -> one-line ``InferError``."""
+    def encode_text(self, text: str, strict: bool = True) -> torch.Tensor:
+        """float32 [code_dim]; a text that cannot be read -> one-line ``InferError``. ``strict=False``
+        encodes a body type or build outside the training vocabulary as unknown (estimated texts)."""
         from tryon.text import BodyTextError
 
         if not isinstance(text, str) or not text.strip():
             raise InferError("--text: empty body-shape text (e.g. 'height 165cm, weight 50kg, pear, thin')")
         try:
-            return torch.from_numpy(self.vocab.encode(text, strict=True))
+            return torch.from_numpy(self.vocab.encode(text, strict=strict))
         except BodyTextError as e:
             raise InferError(f"--text: {str(e).splitlines()[0]}") from None
 
@@ -242,12 +244,13 @@ class TryOn:
         garment_mask: str | os.PathLike | None = None,
         category: str = "upper_body",
         auto_parse: dict | None = None,
+        strict_text: bool = True,
     ) -> Inputs:
         """Read and check every input (no network run). Without ``parse``, ``auto_parse`` (a result of
         :func:`tryon.autoparse.run_mediapipe` for this person) or mediapipe itself makes the parse map."""
         if category not in CATEGORIES:
             raise InferError(f"--category: expected one of {list(CATEGORIES)}, got {category!r}")
-        self.encode_text(text)  # fail on the text before any image work
+        self.encode_text(text, strict_text)  # fail on the text before any image work
         person, garment = Path(person), Path(garment)
         rgb = _read_rgb(person, "person")
         g = _read_rgb(garment, "garment")
@@ -260,7 +263,7 @@ class TryOn:
             lab, source = _auto_parse(person, rgb, auto_parse)
         if not labels.trunk_mask(lab, category).any():
             raise InferError(f"{parse or person}: no person found in the parse map (every pixel is removed)")
-        return Inputs(rgb, lab, source, g, gm, text, category, name=person.stem)
+        return Inputs(rgb, lab, source, g, gm, text, category, name=person.stem, strict_text=strict_text)
 
     # ---- the network ----------------------------------------------------------------------
     @torch.no_grad()
@@ -269,7 +272,7 @@ class TryOn:
         S = self.size
         p = preprocess.preprocess_person(inp.person, inp.parse, S, inp.category)
         garment, gmask = preprocess.preprocess_garment(inp.garment, inp.garment_mask, S)
-        code = self.encode_text(inp.text)
+        code = self.encode_text(inp.text, inp.strict_text)
         t1 = time.perf_counter()
         dev = self.device
         out = self.model(
@@ -470,6 +473,11 @@ def dataset_records(root: str | os.PathLike, pairs: str = "all") -> list:
     return recs
 
 
+#: text_source of a body text estimated from the parse map (its words outside the training vocabulary
+#: are encoded as unknown; a given or annotated text must use known words)
+ESTIMATED = "estimated from the parse map"
+
+
 def _record_text(rec, text: str | None, annotations, parse: np.ndarray) -> tuple[str, str]:
     from tryon.data.annotate import estimate_attributes
 
@@ -477,7 +485,7 @@ def _record_text(rec, text: str | None, annotations, parse: np.ndarray) -> tuple
         return text, "given"
     if annotations is not None and rec.person_id in annotations.index:
         return str(annotations.loc[rec.person_id, "text"]), "annotations"
-    return str(estimate_attributes(parse)["text"]), "estimated from the parse map"
+    return str(estimate_attributes(parse)["text"]), ESTIMATED
 
 
 def run_pairs(
@@ -550,6 +558,7 @@ def run_pairs(
             garment_mask=cmask,
             category=rec.category,
             auto_parse=found.get(str(rec.person)),
+            strict_text=t_src != ESTIMATED,  # an estimate may name a body type the model never saw
         )
         jobs.append((rec, inp, gt_parse, t_src))
     rows = []
