@@ -35,18 +35,20 @@ $(MP_STAMP): requirements-mediapipe.txt
 
 mediapipe: $(MP_STAMP) ## optional: .venv-mediapipe (mediapipe 0.10.21, numpy<2) for auto-parse without a parse map
 
-# `make repro` also installs .venv-mediapipe so that 06's report covers photos without a parse map;
-# MEDIAPIPE=0 skips it (the report then says that path was not run).
+# `make repro` and `make test` also install .venv-mediapipe, so that 06's report and the tests cover
+# photos without a parse map; MEDIAPIPE=0 skips it (the report says that path was not run, those
+# tests skip with the reason).
 MEDIAPIPE ?= 1
+MP_DEP := $(if $(filter 0,$(MEDIAPIPE)),,mediapipe)
 
-repro: setup $(if $(filter 0,$(MEDIAPIPE)),,mediapipe) ## run the whole DVC pipeline (params.yaml) -> reports/index.html
+repro: setup $(MP_DEP) ## run the whole DVC pipeline (params.yaml) -> reports/index.html
 	$(BIN)/dvc repro
 	@echo "open reports/index.html"
 
-test: setup ## run every test (includes the small end-to-end dvc repro on profiles/tiny.yaml)
+test: setup $(MP_DEP) ## run every test (includes the small end-to-end dvc repro on profiles/tiny.yaml)
 	$(BIN)/python -m pytest
 
-test-fast: setup ## the tests without the slow ones
+test-fast: setup $(MP_DEP) ## the tests without the slow ones
 	$(BIN)/python -m pytest -m "not slow"
 
 lab: setup ## start jupyter lab (adds --allow-root when run as root)
