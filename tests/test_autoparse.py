@@ -1,4 +1,4 @@
-"""tryon.autoparse: the pseudo-parse rules on a synthetic person (always run), finding the mediapipe
+"""tryon.infer.autoparse: the pseudo-parse rules on a synthetic person (always run), finding the mediapipe
 environment, the subprocess error paths (with fake pythons), and, when ``make mediapipe`` was run and the
 real samples are present, agreement with the real VITON-HD / Dress Code parse maps."""
 
@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tryon import autoparse as ap
 from tryon import paths
 from tryon.data import dresscode, io, labels, vitonhd
 from tryon.data.labels import CIHP
+from tryon.infer import autoparse as ap
 
-ROOT = Path(ap.__file__).resolve().parents[1]
+ROOT = Path(ap.__file__).resolve().parents[2]
 
 # --------------------------------------------------------------------------------------------
 # A synthetic frontal person, 768 x 1024, with BlazePose landmarks (left = the person's left = image right)

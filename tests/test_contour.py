@@ -106,7 +106,7 @@ def test_width_measurement_agrees_with_the_generator(prepared_root):
     import numpy as np
 
     from tryon.data.dataset import TryOnDataset
-    from tryon.evaluate import contour_foreground
+    from tryon.eval.metrics import contour_foreground
     from tryon.stages.contour import body_rows, face_centre_x, run_width
     from tryon.text import parse_body_text
 
@@ -164,10 +164,12 @@ def test_stage_03_runs_end_to_end(prepared_root):
     net, vocab, ck = stage.load_trained(prepared_root)
     assert ck["step"] == 3 and set(ck) >= {"text_mlp", "contour_gen", "architecture", "vocab"}
     test = stage.CodedDataset(TryOnDataset(prepared_root / "data" / "01_prepare", "test", 64), vocab)
+    from tryon.viz.train import loss_curves
+
     figs = [
         stage.comparison_figure(net, test, vocab, n=2),
         stage.text_variation_figure(net, test[0], vocab),
-        stage.loss_curves_figure(ck["history"]),
+        loss_curves(ck["history"]),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
 

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from tryon import evaluate as ev
+from tryon.eval import metrics as ev
 
 
 def test_identical_images_are_perfect():

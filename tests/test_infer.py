@@ -8,9 +8,13 @@ import pytest
 import torch
 from PIL import Image
 
-from tryon import cli, config, infer
+from tryon import cli, config
 from tryon.data import io, labels
-from tryon.stages.train import architecture, build_model
+from tryon.eval.face import face_ssim
+from tryon.infer.batch import ESTIMATED, dataset_records, run_pairs
+from tryon.infer.inputs import MAX_SIDE, MIN_SIDE, InferError, read_parse
+from tryon.infer.model import TryOn, load_model
+from tryon.nets.build import architecture, build_model
 from tryon.text import Vocabulary
 from tryon.vocab import BODY_TYPES, BUILDS
 
@@ -79,14 +83,14 @@ def test_try_on_keeps_size_face_and_writes_sheet(ckpt, photo, tmp_path, capsys):
     assert img.shape == photo["rgb"].shape  # the person photo's size and aspect
     face = photo["labels"] == labels.CIHP.FACE
     assert np.array_equal(img[face], photo["rgb"][face])  # kept regions are the photo's own pixels
-    assert infer.face_ssim(img, photo["rgb"], photo["labels"]) > 0.999
+    assert face_ssim(img, photo["rgb"], photo["labels"]) > 0.999
     sheet = np.asarray(Image.open(out.with_name("result_sheet.png")))
     assert sheet.shape[0] > 512 and sheet.shape[1] > 3 * 512 * 0.75
     assert not list(out.parent.glob(".*tmp"))  # no temp files left
 
 
 def test_replaced_region_and_no_paste_back(ckpt, photo):
-    model = infer.TryOn(ckpt)
+    model = TryOn(ckpt)
     inp = model.read_inputs(photo["person"], photo["garment"], TEXT, parse=photo["parse"])
     res = model.predict(inp)
     keep = labels.trunk_mask(photo["labels"])
@@ -114,14 +118,14 @@ def test_landscape_photo_round_trips_its_size(ckpt, tmp_path):
     garment = np.full((100, 100, 3), 255, np.uint8)
     garment[20:80, 20:80] = 0
     io.write_png(tmp_path / "g.png", garment)
-    res = infer.TryOn(ckpt)(tmp_path / "p.png", tmp_path / "g.png", TEXT, parse=tmp_path / "l.png")
+    res = TryOn(ckpt)(tmp_path / "p.png", tmp_path / "g.png", TEXT, parse=tmp_path / "l.png")
     assert res.image.shape == (120, 333, 3) and res.warped.shape == (120, 333, 3)
 
 
 def test_parse_map_of_half_size_is_resized(ckpt, photo, tmp_path):
     small = np.asarray(Image.fromarray(photo["labels"]).resize((150, 200), Image.NEAREST))
     io.write_png(tmp_path / "half.png", small, palette=True)
-    lab = infer.read_parse(tmp_path / "half.png", (300, 400))
+    lab = read_parse(tmp_path / "half.png", (300, 400))
     assert lab.shape == (400, 300) and (lab == labels.CIHP.FACE).sum() > 0.9 * (photo["labels"] == 13).sum()
 
 
@@ -170,12 +174,12 @@ def test_tiny_image(ckpt, photo, tmp_path, capsys):
     Image.new("RGB", (40, 50)).save(tiny)
     out = tmp_path / "o.png"
     _check_error(_args(ckpt, photo, out, **{"--person": tiny}), out, capsys, str(tiny), "40x50",
-                 f"between {infer.MIN_SIDE} and {infer.MAX_SIDE}")  # fmt: skip
+                 f"between {MIN_SIDE} and {MAX_SIDE}")  # fmt: skip
 
 
 def test_huge_image(ckpt, photo, tmp_path, capsys):
     huge = tmp_path / "huge.png"
-    Image.new("RGB", (infer.MAX_SIDE + 8, 80)).save(huge)  # rejected from its header, never decoded
+    Image.new("RGB", (MAX_SIDE + 8, 80)).save(huge)  # rejected from its header, never decoded
     out = tmp_path / "o.png"
     _check_error(
         _args(ckpt, photo, out, **{"--garment": huge}), out, capsys, str(huge), "garment image is 8200x80"
@@ -255,9 +259,9 @@ def test_no_partial_output_when_writing_fails(ckpt, photo, tmp_path, monkeypatch
 # Real samples (../shared/data/vton-samples)
 # --------------------------------------------------------------------------------------------
 def test_batch_form_on_real_pairs(ckpt, shared_samples, tmp_path, capsys):
-    recs = infer.dataset_records(shared_samples / "vitonhd", "paired")[:2]
-    model = infer.TryOn(ckpt)
-    df = infer.run_pairs(model, recs, tmp_path / "out", write_sheet=True)
+    recs = dataset_records(shared_samples / "vitonhd", "paired")[:2]
+    model = TryOn(ckpt)
+    df = run_pairs(model, recs, tmp_path / "out", write_sheet=True)
     assert len(df) == 2 and df["same_size"].all()
     assert (df["face_ssim"] >= 0.95).all()
     assert (df["text_source"] == "estimated from the parse map").all()
@@ -273,8 +277,8 @@ def test_batch_form_on_real_pairs(ckpt, shared_samples, tmp_path, capsys):
 @pytest.mark.parametrize("subset", ["vitonhd", "dresscode"])
 def test_every_real_pair_with_parse_keeps_size_and_face(ckpt, shared_samples, tmp_path, subset):
     """The issue's check: every person/garment pair, original size, face-crop SSIM >= 0.95."""
-    recs = infer.dataset_records(shared_samples / subset, "all")
-    df = infer.run_pairs(infer.TryOn(ckpt), recs, tmp_path, ext=".jpg")
+    recs = dataset_records(shared_samples / subset, "all")
+    df = run_pairs(TryOn(ckpt), recs, tmp_path, ext=".jpg")
     assert len(df) == len(recs) and df["same_size"].all()
     assert df["face_ssim"].min() >= 0.95, df.sort_values("face_ssim").head(3)
 
@@ -297,12 +301,12 @@ def test_vocab_field_is_required_in_checkpoint(tmp_path):
     d = torch.load(ck, weights_only=False)
     del d["vocab"]
     torch.save(d, ck)
-    with pytest.raises(infer.InferError, match="not a tryon model checkpoint"):
-        infer.load_model(ck)
+    with pytest.raises(InferError, match="not a tryon model checkpoint"):
+        load_model(ck)
 
 
 def _mediapipe():
-    from tryon import autoparse
+    from tryon.infer import autoparse
 
     if not autoparse.available():
         pytest.skip("mediapipe env missing: run `make mediapipe`")
@@ -310,7 +314,7 @@ def _mediapipe():
 
 def test_single_form_without_parse_uses_mediapipe(ckpt, shared_samples, tmp_path, capsys):
     _mediapipe()
-    rec = infer.dataset_records(shared_samples / "vitonhd", "paired")[0]
+    rec = dataset_records(shared_samples / "vitonhd", "paired")[0]
     out = tmp_path / "o.jpg"
     argv = ["try-on", "--checkpoint", str(ckpt), "--person", str(rec.person), "--garment", str(rec.cloth),
             "--garment-mask", str(rec.cloth_mask), "--text", TEXT, "--out", str(out)]  # fmt: skip
@@ -319,8 +323,8 @@ def test_single_form_without_parse_uses_mediapipe(ckpt, shared_samples, tmp_path
     img = np.asarray(Image.open(out))
     photo = io.read_rgb(rec.person)
     assert img.shape == photo.shape
-    gt = infer.read_parse(rec.parse, (photo.shape[1], photo.shape[0]))
-    assert infer.face_ssim(img, photo, gt) >= 0.95  # the real face, judged by the dataset's parse map
+    gt = read_parse(rec.parse, (photo.shape[1], photo.shape[0]))
+    assert face_ssim(img, photo, gt) >= 0.95  # the real face, judged by the dataset's parse map
 
 
 @pytest.mark.slow
@@ -335,8 +339,8 @@ def test_every_real_pair_without_parse_keeps_size_and_face(ckpt, shared_samples,
     the neck GARMENT_REACH allows (the worst case: min 0.920 measured); the test holds every pair to
     0.90 and the mean to 0.95."""
     _mediapipe()
-    recs = infer.dataset_records(shared_samples / subset, "all")
-    df = infer.run_pairs(infer.TryOn(ckpt), recs, tmp_path, use_parse=False, ext=".jpg")
+    recs = dataset_records(shared_samples / subset, "all")
+    df = run_pairs(TryOn(ckpt), recs, tmp_path, use_parse=False, ext=".jpg")
     assert len(df) == len(recs) and df["same_size"].all()
     assert df["parse_source"].str.startswith("mediapipe").all()
     worst = df.sort_values("face_ssim").head(3)[["pair", "face_ssim"]]
@@ -347,7 +351,7 @@ def test_every_real_pair_without_parse_keeps_size_and_face(ckpt, shared_samples,
 
 
 def test_bench_infer_prints_the_latency_table(capsys):
-    from tryon.bench_infer import bench_infer
+    from tryon.bench.infer import bench_infer
 
     out = bench_infer(repeats=2)
     text = capsys.readouterr().out
@@ -362,11 +366,11 @@ def test_estimated_text_with_a_word_the_model_never_saw(shared_samples, tmp_path
     """A small training set may lack a body type that the parse-map estimate names (tiny profile: 'V'):
     an estimated text encodes it as unknown; a text the user gives must use known words."""
     ck = _save_ckpt(tmp_path / "pear_only.pt", body_types=("pear",))
-    model = infer.TryOn(ck)
-    recs = infer.dataset_records(shared_samples / "vitonhd", "paired")[:3]
-    df = infer.run_pairs(model, recs, tmp_path / "out")
-    assert len(df) == 3 and (df["text_source"] == infer.ESTIMATED).all()
+    model = TryOn(ck)
+    recs = dataset_records(shared_samples / "vitonhd", "paired")[:3]
+    df = run_pairs(model, recs, tmp_path / "out")
+    assert len(df) == 3 and (df["text_source"] == ESTIMATED).all()
     assert not df["text"].str.contains("pear").all()  # some estimate names another body type
-    with pytest.raises(infer.InferError, match="not in the training vocabulary"):
-        infer.run_pairs(model, recs, tmp_path / "out2", text="height 170cm, weight 60kg, apple, thin")
+    with pytest.raises(InferError, match="not in the training vocabulary"):
+        run_pairs(model, recs, tmp_path / "out2", text="height 170cm, weight 60kg, apple, thin")
     assert not (tmp_path / "out2").exists()

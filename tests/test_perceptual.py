@@ -1,4 +1,4 @@
-"""LPIPS / FID / KID plumbing (tryon.perceptual) with weight files made here from randomly initialised
+"""LPIPS / FID / KID plumbing (tryon.eval.perceptual) with weight files made here from randomly initialised
 networks of the right architectures: the real pretrained weights are not available (nor downloadable),
 so these tests check loading, validation, the no-download guarantee and the metrics' basic properties,
 not published values."""
@@ -10,8 +10,8 @@ import pytest
 import torch
 import torchvision
 
-from tryon import perceptual as pc
-from tryon.evaluate import NOT_COMPUTED
+from tryon.eval import perceptual as pc
+from tryon.eval.metrics import NOT_COMPUTED
 
 
 class NetworkBlocked(RuntimeError):

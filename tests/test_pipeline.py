@@ -24,7 +24,7 @@ def _env(repo: Path) -> dict:
     env["PYTHONPATH"] = str(repo)  # the copy's tryon wins over the editable install
     env["MPLBACKEND"] = "Agg"
     env.pop("TRYON_ROOT", None)
-    from tryon import autoparse
+    from tryon.infer import autoparse
 
     mp = autoparse.find_mediapipe_python()  # the copy has no .venv-mediapipe: use this checkout's
     if mp:
@@ -125,7 +125,7 @@ def test_tiny_repro_end_to_end(tiny_repo):
                 # Dress Code without a parse map: chin and neck skin in shadow (see test_infer.py)
                 low = 0.90 if (subset, path_name) == ("dresscode", "without_parse") else 0.95
                 assert r["face_ssim_min"] >= low, (subset, path_name, r)
-        from tryon import autoparse
+        from tryon.infer import autoparse
 
         assert ("without_parse" in m6["real_samples"]["vitonhd"]) == autoparse.available()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tryon import train
+from tryon.train import loop as train
 
 WORKER = Path(__file__).with_name("train_worker.py")
 

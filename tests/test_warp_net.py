@@ -156,7 +156,7 @@ def test_step_fn_terms_and_flow_supervision_sign():
     torch.manual_seed(0)
     p = _params(lambda_vgg=0.0, lambda_mask=2.0, lambda_flow=1.0)
     net = build_warp_net(**SMALL)
-    from tryon.train import collate
+    from tryon.train.loop import collate
 
     batch = collate(_synthetic_batch())
     terms = make_step_fn(loss_weights(p.warp), None, "ground_truth")(net, batch)
@@ -170,7 +170,7 @@ def test_step_fn_terms_and_flow_supervision_sign():
 def test_step_fn_with_vgg_term():
     from tryon.nets.vgg import build_vgg
     from tryon.stages.warp import make_step_fn
-    from tryon.train import collate
+    from tryon.train.loop import collate
 
     torch.manual_seed(0)
     net = build_warp_net(**SMALL)
@@ -184,7 +184,7 @@ def test_step_fn_with_vgg_term():
 
 def test_generated_contour_source_needs_a_function():
     from tryon.stages.warp import contour_input
-    from tryon.train import collate
+    from tryon.train.loop import collate
 
     batch = collate(_synthetic_batch())
     with pytest.raises(ValueError, match="contour_fn"):
@@ -244,10 +244,10 @@ def test_run_trains_saves_and_writes_metrics(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------
-# Figures (tryon.viz_warp) and the real-data helpers
+# Figures (tryon.viz.warp) and the real-data helpers
 # ------------------------------------------------------------------------------------------------
 def test_checkerboard_and_query_points():
-    from tryon.viz_warp import QUERY_NAMES, checkerboard, query_points
+    from tryon.viz.warp import QUERY_NAMES, checkerboard, query_points
 
     b = checkerboard(16, cells=4)
     assert b.shape == (1, 3, 16, 16) and set(b.unique().tolist()) == {-1.0, 1.0}
@@ -266,7 +266,7 @@ def test_figures_render(tmp_path):
 
     matplotlib.use("Agg")
     from tryon.stages.warp import predict
-    from tryon.viz_warp import fig_flow, fig_history, fig_matching_rows, fig_real
+    from tryon.viz.warp import fig_flow, fig_history, fig_matching_rows, fig_real
 
     torch.manual_seed(0)
     net = build_warp_net(**SMALL)

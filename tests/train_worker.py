@@ -1,4 +1,4 @@
-"""A small deterministic training job for tests of tryon.train (run as a script or under torchrun).
+"""A small deterministic training job for tests of tryon.train.loop (run as a script or under torchrun).
 
     python tests/train_worker.py OUT_DIR --steps N [--resume] [--sleep S] [--nan-at K]
 Writes OUT_DIR/result.json (rank 0) with the loss history and final parameter checksum.
@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tryon.train import DistInfo, fit, init_distributed
+from tryon.train.loop import DistInfo, fit, init_distributed
 
 
 class ToyData:

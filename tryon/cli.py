@@ -17,14 +17,14 @@ import importlib
 import sys
 
 #: modules that add subcommands (imported lazily so `tryon --help` stays fast)
-COMMAND_MODULES = ["tryon.data.cli", "tryon.infer"]
+COMMAND_MODULES = ["tryon.data.cli", "tryon.infer.cli"]
 
 #: `tryon bench NAME` -> "module:function" (each prints its own table)
 BENCHES = {
     "data": "tryon.data.synthetic:bench_generate",
-    "warp": "tryon.bench:bench_warp",
-    "train": "tryon.bench_train:bench_train",
-    "infer": "tryon.bench_infer:bench_infer",
+    "warp": "tryon.bench.matching:bench_warp",
+    "train": "tryon.bench.train:bench_train",
+    "infer": "tryon.bench.infer:bench_infer",
 }
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from tryon.data import io, labels
 from tryon.data.labels import CIHP
+from tryon.data.layout import detect_layout
 
 COLUMNS = [
     "person",
@@ -204,7 +205,6 @@ def annotate(
     Default ``out_csv`` = ``<root>/body_text.csv``. Returns the written table."""
     from tryon.config import atomic_write_text
     from tryon.data import dresscode, vitonhd
-    from tryon.data.dataset import detect_layout
 
     root = Path(root)
     layout = layout or detect_layout(root)

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from tryon.data import io, labels, preprocess
+from tryon.data.layout import detect_layout  # also re-exported: tryon.infer and tests import it from here
 from tryon.data.synthetic import LAYOUT
 
 
@@ -172,14 +173,6 @@ class UnpairedSynthetic(Dataset):
             "gt_grid": _resize_grid(grid, size),
             "flow_valid": mask(out["flow_valid"]),
         }
-
-
-def detect_layout(root: str | os.PathLike) -> str:
-    """'dresscode' when the person images use Dress Code's ``_0`` suffix, else 'vitonhd'."""
-    imgs = sorted((Path(root) / "image").glob("*.jpg"))
-    if not imgs:
-        raise io.DataError(f"{Path(root) / 'image'}: no person images (*.jpg) found")
-    return "dresscode" if all(p.stem.endswith("_0") for p in imgs) else "vitonhd"
 
 
 class RealPairsDataset(Dataset):

@@ -2,7 +2,7 @@
 -> fusion, trained end to end.
 
 ``TryOnNet.forward`` takes named tensors and returns a dict of named outputs; nothing here reads a
-config object (see :func:`tryon.stages.train.build_model` for the params -> arguments mapping).
+config object (see :mod:`tryon.nets.build` for the params -> arguments mapping).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Grids are normalised garment coordinates, x first, ``align_corners=False`` (:mod
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn as nn
@@ -135,24 +135,7 @@ class WarpNet(nn.Module):
         return out
 
 
-def build_warp_net(
-    feature_stride: int = 8,
-    d_model: int = 128,
-    n_layers: int = 2,
-    n_heads: int = 4,
-    matching: MatchingMode = "fused",
-    base_channels: int = 32,
-    temperature: float = 1.0,
-    upsample: Literal["bilinear", "convex"] = "bilinear",
-) -> WarpNet:
-    """Factory with explicit arguments (the stage maps ``WarpConfig`` fields onto them)."""
-    return WarpNet(
-        feature_stride=feature_stride,
-        d_model=d_model,
-        n_layers=n_layers,
-        n_heads=n_heads,
-        matching=matching,
-        base_channels=base_channels,
-        temperature=temperature,
-        upsample=upsample,
-    )
+def build_warp_net(**kwargs: Any) -> WarpNet:
+    """Factory: the explicit keyword arguments of :class:`WarpNet` (one signature, its defaults), as
+    :func:`tryon.nets.build.warp_architecture` maps them from the params section."""
+    return WarpNet(**kwargs)

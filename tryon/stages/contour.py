@@ -8,11 +8,11 @@ speed on CPU the style loss is computed at ``style_size`` pixels (``0`` = the wo
 The pixel L1 is an addition to the method, possible because the synthetic contour is pixel-aligned.
 
 Notebook entry points: :func:`run` (train, save ``data/03_contour/model.pt``, return the metrics),
-:func:`load_trained`, :func:`comparison_figure`, :func:`text_variation_figure`, :func:`loss_curves_figure`.
+:func:`load_trained`, :func:`comparison_figure`, :func:`text_variation_figure` (loss curves: :func:`tryon.viz.train.loss_curves`).
 
 Metrics on the test split (synthetic samples only, the ones with a contour image):
 - ``silhouette_iou``: IoU of thresholded foregrounds of generated and ground-truth contour images;
-- ``face_ssim``: SSIM (:func:`tryon.evaluate.ssim`) of generated contour vs the input photo, averaged
+- ``face_ssim``: SSIM (:func:`tryon.eval.metrics.ssim`) of generated contour vs the input photo, averaged
   inside the face region (parse label FACE);
 - ``hip_width_monotone_rate``: with the trunk map fixed, the text's weight is stepped through the
   middle of the four build BMI ranges (thin, well-proportioned, slightly fat, fat; build word changed
@@ -37,15 +37,17 @@ import numpy as np
 import torch
 
 from tryon import paths, runtime
+from tryon.checkpoint import atomic_torch_save, load_checkpoint
 from tryon.config import Params
 from tryon.data.labels import CIHP
-from tryon.evaluate import contour_foreground, silhouette_iou, ssim
+from tryon.eval.metrics import contour_foreground, silhouette_iou, ssim
 from tryon.losses import Criterion, rec_loss, resize_for_vgg, style_loss
-from tryon.nets.contour import TextContourNet, build_contour_generator
-from tryon.nets.text_mlp import build_text_mlp
+from tryon.nets.build import build_contour_net as build_net
+from tryon.nets.build import contour_architecture as architecture
+from tryon.nets.contour import TextContourNet
 from tryon.nets.vgg import build_vgg
 from tryon.text import BodyText, Vocabulary, parse_body_text
-from tryon.train import atomic_torch_save, collate, fit, load_checkpoint, to_device
+from tryon.train.loop import collate, fit, to_device
 
 SLUG = "03_contour"
 #: BMI at the middle of each build's range in the synthetic data (thin -> fat)
@@ -86,22 +88,6 @@ class CodedDataset:
             for k, v in s.items()
         }
         return s
-
-
-def architecture(params: Params, code_dim: int) -> dict:
-    """Constructor arguments of the two sub-networks (same layout as stage 05's architecture)."""
-    e, c = params.encode, params.contour
-    return {
-        "text_mlp": dict(
-            code_dim=code_dim, hidden=list(e.hidden), activation=e.activation,
-            out_dim=e.out_dim, softmax_scale=e.softmax_scale,
-        ),
-        "contour_gen": dict(image_size=params.base.image_size, base_channels=c.base_channels),
-    }  # fmt: skip
-
-
-def build_net(arch: dict) -> TextContourNet:
-    return TextContourNet(build_text_mlp(**arch["text_mlp"]), build_contour_generator(**arch["contour_gen"]))
 
 
 def make_step_fn(vgg, weights: dict[str, float], style_mode: str, style_size: int):
@@ -410,23 +396,5 @@ def text_variation_figure(net: TextContourNet, sample: dict, vocab: Vocabulary):
                 _show(ax[k], outs[k - 1], texts[k - 1].to_text().replace(", ", "\n", 2))
             else:
                 ax[k].axis("off")
-    fig.tight_layout()
-    return fig
-
-
-def loss_curves_figure(history: list[dict]):
-    """Named loss terms (and the weighted total) against the step."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    steps = [r["step"] for r in history]
-    for key in ("total", "style", "l1"):
-        if history and key in history[0]:
-            ax.plot(steps, [r[key] for r in history], label=key)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.set_yscale("log")
-    ax.legend()
-    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

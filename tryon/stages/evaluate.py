@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tryon import evaluate as ev
 from tryon import paths, runtime
 from tryon.config import Params
 from tryon.data.dataset import TryOnDataset, UnpairedSynthetic
 from tryon.data.io import DataError
+from tryon.eval import metrics as ev
 from tryon.stages.train import CodedDataset
-from tryon.train import collate, to_device
+from tryon.train.loop import collate, to_device
 
 SLUG = "06_evaluate"
 GROUPS = ("body_type", "build", "garment_type")
@@ -35,8 +35,8 @@ ABLATIONS = {
 
 def load_model(path: Path, device: torch.device):
     """(model in eval mode, vocabulary) from a ``05_train/model.pt``; one-line error on a wrong file
-    (see :func:`tryon.infer.load_model`)."""
-    from tryon.infer import load_model as load
+    (see :func:`tryon.infer.model.load_model`)."""
+    from tryon.infer.model import load_model as load
 
     model, vocab, _ = load(path, device)
     return model, vocab
@@ -128,8 +128,8 @@ def run(params: Params, root: Path | None = None) -> tuple[dict, dict]:
 def perceptual(model, test, tryon: torch.Tensor, w: dict, device) -> dict:
     """LPIPS (paired), FID and KID of the test try-ons against the test photos, and FID/KID of
     unpaired try-ons (each person with the next sample's garment) against the same photos, through
-    :mod:`tryon.perceptual` when local weights are given; otherwise the "not computed" strings."""
-    from tryon.perceptual import perceptual_metrics
+    :mod:`tryon.eval.perceptual` when local weights are given; otherwise the "not computed" strings."""
+    from tryon.eval.perceptual import perceptual_metrics
 
     real = torch.stack([test[i]["person"] for i in range(len(test))])
     out = perceptual_metrics(tryon, real, w["lpips_weights"], w["inception_weights"], device=device)
@@ -175,12 +175,14 @@ def real_samples(
     Returns (metrics: per subset and path, the mean/min face SSIM against the photo and, on paired
     pairs, the mean SSIM of the output and of the network's image alone against the photo;
     frames: the summary DataFrames, for the report)."""
-    from tryon import autoparse, infer
+    from tryon.infer import autoparse
+    from tryon.infer.batch import dataset_records, run_pairs
+    from tryon.infer.model import TryOn
 
     samples = Path(samples or paths.SHARED_SAMPLES)
     if not samples.is_dir():
         return {"skipped": f"no real samples at {samples}"}, {}
-    model = infer.TryOn(checkpoint, device)
+    model = TryOn(checkpoint, device)
     have_mp = autoparse.available()
     metrics: dict = {
         "text": "estimated from each person's parse map (the samples have no body-shape text)",
@@ -195,12 +197,12 @@ def real_samples(
     for subset in subsets:
         if not (samples / subset).is_dir():
             continue
-        recs = infer.dataset_records(samples / subset, "all")
+        recs = dataset_records(samples / subset, "all")
         recs = recs[:max_pairs] if max_pairs else recs
         for name, use_parse in (("with_parse", True), ("without_parse", False)):
             if not use_parse and not have_mp:
                 continue
-            df = infer.run_pairs(model, recs, out_dir / subset / name, use_parse=use_parse, ext=".jpg")
+            df = run_pairs(model, recs, out_dir / subset / name, use_parse=use_parse, ext=".jpg")
             frames[(subset, name)] = df
             paired = df[df["mode"] == "paired"]
             metrics.setdefault(subset, {})[name] = {

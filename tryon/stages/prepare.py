@@ -215,7 +215,7 @@ def samples_figure(root: Path, split: str = "train", n: int = 8):
     import matplotlib.pyplot as plt
 
     from tryon.data.dataset import TryOnDataset, identity_grid
-    from tryon.viz import flow_to_rgb, to_image
+    from tryon.viz.images import flow_to_rgb, to_image
 
     ds = TryOnDataset(root, split)
     n = min(n, len(ds))
@@ -300,7 +300,7 @@ def real_samples_figure(real_dir: Path, size: int = 256, n: int = 3):
 
     from tryon.data.dataset import RealPairsDataset
     from tryon.data.io import read_rgb
-    from tryon.viz import to_image
+    from tryon.viz.images import to_image
 
     subs = [s for s in ("vitonhd", "dresscode") if (Path(real_dir) / s).exists()]
     if not subs:

@@ -30,13 +30,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from tryon import evaluate as ev
 from tryon import paths, runtime
+from tryon.checkpoint import atomic_torch_save
 from tryon.config import Params, WarpConfig
+from tryon.eval import metrics as ev
 from tryon.geometry import identity_grid
 from tryon.losses import Criterion, flow_loss, warp_loss
-from tryon.nets.warp import WarpNet, build_warp_net
-from tryon.train import atomic_torch_save, collate, fit, load_checkpoint, to_device
+from tryon.nets.build import build_warp_from_arch as build_from_arch
+from tryon.nets.build import load_warp_net
+from tryon.nets.build import warp_architecture as architecture
+from tryon.nets.warp import WarpNet
+from tryon.train.loop import collate, fit, to_device
 
 SLUG = "04_warp"
 ContourFn = Callable[[dict], torch.Tensor]
@@ -59,34 +63,6 @@ __all__ = [
     "run",
     "train_warp",
 ]
-
-
-def architecture(cfg: WarpConfig) -> dict:
-    """Explicit :func:`build_warp_net` arguments from the params section (stored in the checkpoint)."""
-    return dict(
-        feature_stride=cfg.feature_stride,
-        d_model=cfg.d_model,
-        n_layers=cfg.n_layers,
-        n_heads=cfg.n_heads,
-        matching=cfg.matching,
-        base_channels=cfg.base_channels,
-        temperature=cfg.temperature,
-        upsample=cfg.upsample,
-    )
-
-
-def build_from_arch(arch: dict) -> WarpNet:
-    return build_warp_net(**arch)
-
-
-def load_warp_net(path: str | Path, map_location: str | torch.device = "cpu") -> WarpNet:
-    """The warping network of a stage-04 checkpoint (``model.pt``), in eval mode."""
-    ck = load_checkpoint(path, map_location)
-    if "warp_net" not in ck or "arch" not in ck:
-        raise ValueError(f"{path}: not a 04_warp checkpoint (expected keys 'warp_net' and 'arch')")
-    net = build_from_arch(ck["arch"])
-    net.load_state_dict(ck["warp_net"])
-    return net.eval()
 
 
 def loss_weights(cfg: WarpConfig) -> dict[str, float]:
@@ -122,7 +98,7 @@ def contour_input(batch: dict, source: str, contour_fn: ContourFn | None = None)
 def make_step_fn(
     weights: dict[str, float], vgg: torch.nn.Module | None, source: str, contour_fn: ContourFn | None = None
 ) -> Callable[[WarpNet, dict], dict[str, torch.Tensor]]:
-    """``step_fn(model, batch) -> named loss terms + "total"`` for :func:`tryon.train.fit`.
+    """``step_fn(model, batch) -> named loss terms + "total"`` for :func:`tryon.train.loop.fit`.
 
     With ``weights["warp_vgg"] == 0`` (or no ``vgg``) the VGG term is not computed (it costs more than
     the whole warping network on a CPU) and is logged as 0.
@@ -260,7 +236,7 @@ def evaluate_real(
     """Warp real (paired) samples: no ground-truth flow, so only the warped-mask IoU against the worn
     garment region. The person side is ``contour_fn(batch)`` (e.g. the stage-03 generator) or, when
     None, :func:`parse_contour_proxy` (see its caveat). Returns ``{"rows", "summary", "batch", "out",
-    "contour_source"}`` (batch and outputs on the CPU, for :func:`tryon.viz_warp.fig_real`).
+    "contour_source"}`` (batch and outputs on the CPU, for :func:`tryon.viz.warp.fig_real`).
     """
     indices = list(range(len(dataset))) if indices is None else list(indices)
     fn = contour_fn if contour_fn is not None else parse_contour_proxy
@@ -410,7 +386,7 @@ def run(
             params, model, train_set, test_set, root=root, device=dev, progress=progress
         )
         metrics["fair_ablation"] = out["ablation"]["summary"]
-    from tryon.report import write_metrics
+    from tryon.viz.report import write_metrics
 
     write_metrics(SLUG, metrics, root)
     return out

@@ -140,7 +140,7 @@ def run_case(
 def _run_in_subprocess(kwargs: dict, timeout: float) -> dict:
     code = (
         "import json, sys\n"
-        "from tryon.bench import run_case\n"
+        "from tryon.bench.matching import run_case\n"
         "kw = json.loads(sys.argv[1])\n"
         "print('RESULT ' + json.dumps(run_case(**kw)))\n"
     )

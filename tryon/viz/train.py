@@ -64,7 +64,7 @@ def loss_curves(history: list[dict], title: str = "training loss terms"):
 
 
 def breakdown_bars(summary: dict, group: str, metrics: Sequence[str]):
-    """Bar charts of ``summary[group][value][metric]`` (from :func:`tryon.evaluate.summarise`)."""
+    """Bar charts of ``summary[group][value][metric]`` (from :func:`tryon.eval.metrics.summarise`)."""
     table = summary.get(group, {})
     keys = sorted(table)
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3), squeeze=False)

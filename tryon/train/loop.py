@@ -36,7 +36,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from tryon.config import atomic_write
+from tryon.checkpoint import atomic_torch_save, load_checkpoint
 
 
 class TrainingDiverged(RuntimeError):
@@ -112,22 +112,6 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temp file in the same folder, fsync, then rename: never a half-written file."""
-    atomic_write(path, lambda fh: torch.save(obj, fh))
-
-
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint written by :func:`atomic_torch_save`; one-line error when unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as e:  # a truncated or foreign file
-        raise ValueError(f"{path}: not a readable tryon checkpoint ({type(e).__name__})") from None
-
-
 def unwrap(model: nn.Module) -> nn.Module:
     return model.module if hasattr(model, "module") else model
 
@@ -200,86 +184,40 @@ def fit(
     device = torch.device(device)
     info = dist_info or DistInfo()
     sampler = StepSampler(len(dataset), batch_size, seed, info.rank, info.world_size)
-    ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
-    last_path = ckpt_dir / "last.pt" if ckpt_dir else None
-    best_path = ckpt_dir / "best.pt" if ckpt_dir else None
+    last_path, best_path = (
+        (Path(ckpt_dir) / "last.pt", Path(ckpt_dir) / "best.pt") if ckpt_dir else (None, None)
+    )
     use_amp = amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
     start, history, best = 0, [], math.inf
     if resume and last_path is not None and last_path.is_file():
-        ck = load_checkpoint(last_path, device)
-        unwrap(model).load_state_dict(ck["model"])
-        optimizer.load_state_dict(ck["optimizer"])
-        if scheduler is not None and ck.get("scheduler") is not None:
-            scheduler.load_state_dict(ck["scheduler"])
-        if ck.get("scaler"):
-            scaler.load_state_dict(ck["scaler"])
-        set_rng_state(ck["rng"])
-        start, history, best = ck["step"], ck["history"], ck.get("best", math.inf)
+        start, history, best = _restore(last_path, device, model, optimizer, scheduler, scaler)
 
     def save(path: Path, step: int) -> None:
-        if path is None or not info.is_main:
-            return
-        atomic_torch_save(
-            {
-                "model": unwrap(model).state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "scaler": scaler.state_dict() if use_amp else None,
-                "rng": rng_state(),
-                "step": step,
-                "history": history,
-                "best": best,
-                **(extra_state() if extra_state else {}),
-            },
-            path,
-        )
+        if path is not None and info.is_main:
+            extra = extra_state() if extra_state else {}
+            state = _train_state(model, optimizer, scheduler, scaler if use_amp else None)
+            atomic_torch_save({**state, "step": step, "history": history, "best": best, **extra}, path)
 
-    bar = None
-    if progress and info.is_main:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=steps, initial=start, desc="train", file=sys.stderr, mininterval=5, dynamic_ncols=True
-        )
+    bar = _progress_bar(steps, start) if progress and info.is_main else None
     t0 = time.perf_counter()
     model.train()
-    acc: dict[str, float] = {}
-    n_acc = 0
+    acc = _TermMeans()
     last_saved = last_path if (last_path is not None and last_path.is_file()) else None
     for step in range(start, steps):
         batch = to_device(collate([dataset[i] for i in sampler.indices(step)]), device)
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
             terms = step_fn(model, batch)
-        for name, value in terms.items():
-            if not torch.isfinite(value.detach()).all():
-                where = f"; last good checkpoint: {last_saved}" if last_saved else ""
-                raise TrainingDiverged(f"loss term '{name}' is {value.item()} at step {step}{where}")
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(terms["total"]).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        if scheduler is not None:
-            scheduler.step()
-        for name, value in terms.items():
-            acc[name] = acc.get(name, 0.0) + float(value.detach())
-        n_acc += 1
+        _check_finite(terms, step, last_saved)
+        _optimiser_step(terms["total"], optimizer, scaler, scheduler)
+        acc.add(terms)
         done = step + 1
         if done % log_every == 0 or done == steps:
-            means = {k: v / n_acc for k, v in acc.items()}
-            if info.world_size > 1:  # log the loss of the global batch, not of this rank's shard
-                vec = torch.tensor(list(means.values()), dtype=torch.float64, device=device)
-                dist.all_reduce(vec)
-                means = dict(zip(means, (vec / info.world_size).tolist(), strict=True))
-            record = {"step": done, "lr": optimizer.param_groups[0]["lr"], **means}
+            record = {"step": done, "lr": optimizer.param_groups[0]["lr"], **acc.pop_means(info, device)}
             history.append(record)
-            acc, n_acc = {}, 0
             if info.is_main:
-                if on_log is not None:
-                    on_log(done, record)
-                if bar is not None:
-                    bar.set_postfix(loss=f"{record['total']:.4f}")
+                _report(done, record, on_log, bar)
                 if record["total"] < best and best_path is not None:
                     best = record["total"]
                     save(best_path, done)
@@ -290,11 +228,84 @@ def fit(
             last_saved = last_path
     if bar is not None:
         bar.close()
-    return FitResult(
-        step=steps,
-        history=history,
-        last_checkpoint=last_path,
-        best_checkpoint=best_path if best_path is not None and best_path.exists() else None,
-        seconds=time.perf_counter() - t0,
-        resumed_from=start,
-    )
+    best_saved = best_path if best_path is not None and best_path.exists() else None
+    seconds = time.perf_counter() - t0
+    return FitResult(steps, history, last_path, best_saved, seconds=seconds, resumed_from=start)
+
+
+def _restore(last_path: Path, device, model, optimizer, scheduler, scaler) -> tuple[int, list, float]:
+    """Load ``last.pt`` into model, optimiser, scheduler, scaler and every RNG; ``(step, history, best)``."""
+    ck = load_checkpoint(last_path, device)
+    unwrap(model).load_state_dict(ck["model"])
+    optimizer.load_state_dict(ck["optimizer"])
+    if scheduler is not None and ck.get("scheduler") is not None:
+        scheduler.load_state_dict(ck["scheduler"])
+    if ck.get("scaler"):
+        scaler.load_state_dict(ck["scaler"])
+    set_rng_state(ck["rng"])
+    return ck["step"], ck["history"], ck.get("best", math.inf)
+
+
+def _train_state(model, optimizer, scheduler, scaler) -> dict:
+    """What a resume needs besides step and history: weights, optimiser, scheduler, scaler, RNGs."""
+    return {
+        "model": unwrap(model).state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "rng": rng_state(),
+    }
+
+
+def _report(step: int, record: dict, on_log, bar) -> None:
+    if on_log is not None:
+        on_log(step, record)
+    if bar is not None:
+        bar.set_postfix(loss=f"{record['total']:.4f}")
+
+
+def _progress_bar(steps: int, start: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, initial=start, desc="train", file=sys.stderr, mininterval=5, dynamic_ncols=True)
+
+
+def _check_finite(terms: dict[str, torch.Tensor], step: int, last_saved: Path | None) -> None:
+    """:class:`TrainingDiverged` (one line: the term, the step, the last good checkpoint) on NaN/inf."""
+    for name, value in terms.items():
+        if not torch.isfinite(value.detach()).all():
+            where = f"; last good checkpoint: {last_saved}" if last_saved else ""
+            raise TrainingDiverged(f"loss term '{name}' is {value.item()} at step {step}{where}")
+
+
+def _optimiser_step(total: torch.Tensor, optimizer, scaler, scheduler) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(total).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    if scheduler is not None:
+        scheduler.step()
+
+
+class _TermMeans:
+    """Running sums of the named loss terms since the last log."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.n = 0
+
+    def add(self, terms: dict[str, torch.Tensor]) -> None:
+        for name, value in terms.items():
+            self.sums[name] = self.sums.get(name, 0.0) + float(value.detach())
+        self.n += 1
+
+    def pop_means(self, info: DistInfo, device: torch.device) -> dict:
+        """Mean of each term since the last log, then reset; under DDP the mean over every rank (the
+        loss of the global batch, not of this rank's shard)."""
+        means = {k: v / self.n for k, v in self.sums.items()}
+        self.sums, self.n = {}, 0
+        if info.world_size > 1:
+            vec = torch.tensor(list(means.values()), dtype=torch.float64, device=device)
+            dist.all_reduce(vec)
+            means = dict(zip(means, (vec / info.world_size).tolist(), strict=True))
+        return means

@@ -1,4 +1,4 @@
-"""Person segmentation + body pose with mediapipe 0.10.21, for ``tryon.autoparse``.
+"""Person segmentation + body pose with mediapipe 0.10.21, for ``tryon.infer.autoparse``.
 
 Run by the python of ``.venv-mediapipe`` (``make mediapipe``): that env has numpy<2 and mediapipe but no
 torch and no ``tryon``, so this file uses only the standard library, numpy, PIL and mediapipe.

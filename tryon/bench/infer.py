@@ -22,10 +22,10 @@ def _checkpoint(tmp: Path) -> tuple[Path, str]:
     trained = paths.ROOT / "data" / "05_train" / "model.pt"
     if trained.is_file():
         return trained, f"trained ({trained.relative_to(paths.ROOT)})"
+    from tryon.checkpoint import atomic_torch_save
     from tryon.config import load_params
-    from tryon.stages.train import architecture, build_model
+    from tryon.nets.build import architecture, build_model
     from tryon.text import Vocabulary
-    from tryon.train import atomic_torch_save
 
     params = load_params(paths.ROOT / "params.yaml")
     vocab = Vocabulary.build(["height 165cm, weight 50kg, pear, thin"])
@@ -81,7 +81,8 @@ def bench_infer(repeats: int = 10) -> dict:
     """Print and return the latency figures (seconds, median over ``repeats`` after one warm-up):
     ``with_parse`` per part and total, ``p90_total``, ``mediapipe`` (or why not timed) and
     ``without_parse`` (single call and per pair in a batch)."""
-    from tryon.infer import TryOn, save_image
+    from tryon.infer.inputs import save_image
+    from tryon.infer.model import TryOn
 
     text = "height 165cm, weight 50kg, pear, thin"
     with tempfile.TemporaryDirectory() as d:
@@ -139,7 +140,7 @@ def bench_infer(repeats: int = 10) -> dict:
 
 
 def _bench_mediapipe(person: Path) -> dict | str:
-    from tryon import autoparse
+    from tryon.infer import autoparse
 
     if autoparse.find_mediapipe_python() is None and not autoparse.in_process_available():
         msg = "not installed (`make mediapipe`): auto-parse not timed"

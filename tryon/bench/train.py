@@ -15,8 +15,9 @@ import torch
 import yaml
 
 from tryon import config, paths
+from tryon.nets.build import architecture, build_model
 from tryon.nets.vgg import build_vgg
-from tryon.stages.train import architecture, build_model, loss_weights, make_step_fn
+from tryon.train.step import loss_weights, make_step_fn
 
 CODE_DIM = 20  # the synthetic vocabulary's code length (11 body types + 4 builds + unknowns + 4)
 

@@ -4,7 +4,7 @@ Nothing here downloads anything: every network is built with random/no weights a
 file named in params, after checking that the file is a plain tensor state dict (``torch.load(...,
 weights_only=True)``) of the right architecture. A bad file raises :class:`WeightsError` (one line naming
 the param, the file and what was expected). An empty path gives the ``"<NAME> not computed: no weights"``
-string of :func:`tryon.evaluate.optional_metric`, never a number.
+string of :func:`tryon.eval.metrics.optional_metric`, never a number.
 
 LPIPS (:func:`lpips`)
     torchmetrics' LPIPS network (``torchmetrics.functional.image.lpips._NoTrainLpips``, the v0.1 model of
@@ -49,7 +49,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tryon.evaluate import optional_metric
+from tryon.eval.metrics import optional_metric
 
 LPIPS_PARAM = "06_evaluate.lpips_weights"
 INCEPTION_PARAM = "06_evaluate.inception_weights"
@@ -144,7 +144,7 @@ def _check_images(imgs: torch.Tensor) -> torch.Tensor:
 
 
 def _to_pm1(imgs: torch.Tensor) -> torch.Tensor:
-    """uint8 [0,255] or float [-1,1] -> float32 [-1,1] (floats clamped, as tryon.evaluate does)."""
+    """uint8 [0,255] or float [-1,1] -> float32 [-1,1] (floats clamped, as tryon.eval.metrics does)."""
     if imgs.dtype == torch.uint8:
         return imgs.float() / 127.5 - 1
     return imgs.detach().float().clamp(-1, 1)
@@ -237,20 +237,10 @@ def lpips_scores(
     return torch.cat(out).tolist()
 
 
-def lpips(
-    fake: torch.Tensor,
-    real: torch.Tensor,
-    weights_path: str,
-    net: str = "alex",
-    *,
-    heads_path: str | None = None,
-    batch_size: int = 16,
-    device: str | torch.device = "cpu",
-) -> float:
-    """Mean LPIPS over the pairs (``fake[i]``, ``real[i]``); images [N,3,H,W] float in [-1,1] (or uint8)."""
-    scores = lpips_scores(
-        fake, real, weights_path, net, heads_path=heads_path, batch_size=batch_size, device=device
-    )
+def lpips(fake: torch.Tensor, real: torch.Tensor, weights_path: str, net: str = "alex", **kwargs) -> float:
+    """Mean LPIPS over the pairs (``fake[i]``, ``real[i]``); images [N,3,H,W] float in [-1,1] (or uint8).
+    ``kwargs``: those of :func:`lpips_scores` (``heads_path``, ``batch_size``, ``device``)."""
+    scores = lpips_scores(fake, real, weights_path, net, **kwargs)
     return float(sum(scores) / len(scores))
 
 
@@ -393,7 +383,7 @@ def perceptual_metrics(
 
     Returns ``{"lpips": float | str, "fid": float | str, "kid": {"mean": float, "std": float} | str,
     "perceptual_settings": str}``: a metric whose weights path is '' is the string of
-    :func:`tryon.evaluate.optional_metric` (e.g. ``"LPIPS not computed: no weights"``). A path that is
+    :func:`tryon.eval.metrics.optional_metric` (e.g. ``"LPIPS not computed: no weights"``). A path that is
     given but wrong raises :class:`WeightsError`."""
     out: dict = {}
     settings = []

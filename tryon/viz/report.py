@@ -1,5 +1,5 @@
 """Helpers for stage notebooks and reports: show params, write metrics JSON atomically,
-embed figures. Plot-free logic only; plotting helpers live in :mod:`tryon.viz`."""
+embed figures. Plot-free logic only; plotting helpers live in :mod:`tryon.viz.images`."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ Each stage report is the executed notebook (code, tables, figures); the figures 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m tryon.report")
+    ap = argparse.ArgumentParser(prog="python -m tryon.viz.report")
     ap.add_argument("cmd", choices=["index"])
     ap.parse_args(argv)
     print(build_index())

@@ -3,7 +3,7 @@
 Every ``fig_*`` function takes tensors already computed (a collated ``batch`` and the WarpNet
 ``out`` dict, on the CPU, see :func:`tryon.stages.warp.predict`) and returns a matplotlib Figure; no
 training or file I/O happens here. Flows are shown as the displacement person pixel -> garment pixel
-(pixels at the working size), colour-coded by :func:`tryon.viz.flow_to_rgb` (hue = direction).
+(pixels at the working size), colour-coded by :func:`tryon.viz.images.flow_to_rgb` (hue = direction).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from tryon.geometry import grid_pixel_distance, grid_to_flow, warp
 from tryon.matching import matching_rows, soft_argmax
-from tryon.viz import colour_wheel, flow_to_rgb, to_image
+from tryon.viz.images import colour_wheel, flow_to_rgb, to_image
 
 QUERY_NAMES: tuple[str, ...] = ("shoulder", "chest", "hem", "sleeve")
 _COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange")

@@ -3,8 +3,9 @@
 Conventions: images are float tensors [B,3,H,W] in [-1,1] (mapped to [0,1] for the metrics), masks
 [B,1,H,W] in {0,1}, grids [B,2,H,W] normalised [-1,1] with align_corners=False, x first.
 
-* SSIM: ``skimage.metrics.structural_similarity`` on [0,1] RGB (``channel_axis=-1, data_range=1.0``,
-  Gaussian weights, sigma 1.5, no sample-covariance correction: the settings of Wang et al. 2004).
+* SSIM: one function, :func:`ssim_image` (``skimage.metrics.structural_similarity`` with
+  :data:`SSIM_SETTINGS`: Gaussian weights, sigma 1.5, no sample-covariance correction, the settings of
+  Wang et al. 2004), on [0,1] RGB (data range 1).
 * PSNR on [0,1] images (data range 1). L1 on [-1,1] images (mean absolute difference).
 * End-point error: Euclidean distance between predicted and ground-truth garment positions, in pixels
   of the garment image at the working size, averaged over valid pixels.
@@ -34,19 +35,30 @@ def _to_unit_np(img: torch.Tensor) -> np.ndarray:
     return ((img.detach().float().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).cpu().numpy().astype(np.float64)
 
 
+#: The one SSIM setting of the project (Wang et al. 2004): Gaussian window, sigma 1.5, population
+#: (not sample) covariance; scikit-image's defaults for K1 = 0.01, K2 = 0.03.
+SSIM_SETTINGS = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+
+
+def ssim_image(a: np.ndarray, b: np.ndarray, data_range: float = 1.0, full: bool = False):
+    """SSIM of two float images [H,W,3] (channels averaged) or [H,W], :data:`SSIM_SETTINGS`.
+
+    ``data_range``: the value range of the images (1.0 for [0,1] images). Returns the mean SSIM, or
+    ``(mean, ssim_map)`` with ``full=True`` (the map has the images' shape)."""
+    channel = {"channel_axis": -1} if a.ndim == 3 else {}
+    return structural_similarity(a, b, data_range=data_range, full=full, **channel, **SSIM_SETTINGS)
+
+
 def ssim(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> list[float]:
-    """Per-image SSIM of [B,3,H,W] images in [-1,1]; with ``mask`` [B,1,H,W], the SSIM map's mean
-    inside the mask (NaN where the mask is empty)."""
+    """Per-image SSIM (:func:`ssim_image`) of [B,3,H,W] images in [-1,1], measured on [0,1]; with
+    ``mask`` [B,1,H,W], the SSIM map's mean inside the mask (NaN where the mask is empty)."""
     out = []
     for i in range(pred.shape[0]):
         a, b = _to_unit_np(pred[i]), _to_unit_np(target[i])
-        kw = dict(
-            channel_axis=-1, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
-        )
         if mask is None:
-            out.append(float(structural_similarity(a, b, **kw)))
+            out.append(float(ssim_image(a, b)))
         else:
-            _, smap = structural_similarity(a, b, full=True, **kw)
+            _, smap = ssim_image(a, b, full=True)
             m = mask[i, 0].detach().cpu().numpy() > 0.5
             out.append(float(smap.mean(axis=-1)[m].mean()) if m.any() else math.nan)
     return out

@@ -1,0 +1,195 @@
+"""The batch form of try-on over a pairs file (VITON-HD / Dress Code layout): :func:`dataset_records`
+lists a folder's pairs, :func:`run_pairs` tries each on (every input read and checked before anything is
+written) and writes the images and a ``summary.csv`` with the face / image SSIM against the photo
+(:mod:`tryon.eval.face`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tryon.data import io
+from tryon.eval.face import face_ssim, image_ssim, neck_row
+from tryon.infer.inputs import InferError, check_image, save_image
+from tryon.infer.model import Inputs, TryOn, _auto_parse, sheet
+
+
+def dataset_records(root: str | os.PathLike, pairs: str = "all") -> list:
+    """The pairs of a VITON-HD or Dress Code folder (``pairs``: paired | unpaired | all | a file)."""
+    from tryon.data import dresscode, vitonhd
+    from tryon.data.dataset import detect_layout
+
+    root = Path(root)
+    if not root.is_dir():
+        raise InferError(f"--dataset {root}: folder not found")
+    try:
+        mod = {"vitonhd": vitonhd, "dresscode": dresscode}[detect_layout(root)]
+        recs = mod.list_pairs(root, pairs)
+    except io.DataError as e:
+        raise InferError(str(e)) from None
+    if not recs:
+        raise InferError(f"--pairs {pairs}: no pairs listed in {root}")
+    return recs
+
+
+#: text_source of a body text estimated from the parse map (its words outside the training vocabulary
+#: are encoded as unknown; a given or annotated text must use known words)
+ESTIMATED = "estimated from the parse map"
+
+
+def _record_text(rec, text: str | None, annotations, parse: np.ndarray) -> tuple[str, str]:
+    from tryon.data.annotate import estimate_attributes
+
+    if text:
+        return text, "given"
+    if annotations is not None and rec.person_id in annotations.index:
+        return str(annotations.loc[rec.person_id, "text"]), "annotations"
+    return str(estimate_attributes(parse)["text"]), ESTIMATED
+
+
+def run_pairs(
+    model: TryOn,
+    records: list,
+    out_dir: str | os.PathLike,
+    text: str | None = None,
+    annotations: str | os.PathLike | None = None,
+    use_parse: bool = True,
+    write_sheet: bool = False,
+    paste_back: bool = True,
+    progress=None,
+    ext: str = ".png",
+):
+    """Try on every pair; writes ``<out_dir>/<person>__<garment>.png`` (and ``..._sheet.png``) and
+    ``summary.csv`` (one row per pair: which parse path, the text and its source, seconds, face SSIM
+    of the output and of the network's image alone against the photo, and for paired pairs the SSIM of
+    the whole output against the photo, which shows the same person in the same garment).
+
+    Every input is read and checked before anything is written. ``ext``: .png or .jpg (quality 95).
+    Returns the summary DataFrame."""
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    ann = _read_annotations(annotations)
+    found = {} if use_parse else _find_poses(records)
+    # read and check everything first
+    jobs = [_read_job(model, rec, text, ann, use_parse, found) for rec in records]
+    rows = []
+    for i, (rec, inp, gt_parse, t_src) in enumerate(jobs):
+        rows.append(_run_job(model, rec, inp, gt_parse, t_src, out_dir, write_sheet, paste_back, ext))
+        if progress is not None:
+            progress(i + 1, len(jobs), rows[-1])
+    df = pd.DataFrame(rows)
+    io._atomic_save(out_dir / "summary.csv", lambda t: df.to_csv(t, index=False))
+    return df
+
+
+def _read_annotations(annotations: str | os.PathLike | None):
+    """The body-text CSV of `tryon annotate` (a DataFrame indexed by person id), or None."""
+    ann = None
+    if annotations is not None:
+        from tryon.data.annotate import read_annotations
+
+        try:
+            ann = read_annotations(annotations)
+        except (io.DataError, ValueError) as e:
+            raise InferError(str(e).splitlines()[0]) from None
+    return ann
+
+
+def _find_poses(records: list) -> dict:
+    """mediapipe's result per person photo (path -> :func:`tryon.infer.autoparse.run_mediapipe` dict),
+    for the pairs without a parse map (``--no-parse``); every person photo is checked first."""
+    from tryon.infer import autoparse
+
+    persons = sorted({str(r.person) for r in records})
+    for p in persons:
+        check_image(p, "person")
+    try:
+        found = dict(zip(persons, autoparse.run_mediapipe([Path(p) for p in persons]), strict=True))
+    except autoparse.AutoParseUnavailable as e:
+        raise InferError(f"--no-parse: {e}") from None
+    except ValueError as e:
+        raise InferError(str(e).splitlines()[0]) from None
+    return found
+
+
+def _read_job(model: TryOn, rec, text: str | None, ann, use_parse: bool, found: dict):
+    """Read and check one pair (nothing written): (record, :class:`Inputs`, the dataset's parse map as
+    CIHP ids or None, the text's source)."""
+    from tryon.data.vitonhd import load_parse
+
+    gt_parse = None
+    if Path(rec.parse).is_file():
+        rgb_size = check_image(rec.person, "person")
+        try:
+            gt_parse = load_parse(rec.parse, rec.labelset, rgb_size)
+        except (io.DataError, ValueError) as e:
+            raise InferError(str(e).splitlines()[0]) from None
+    elif use_parse:
+        raise InferError(f"{rec.parse}: parse map not found (pass --no-parse to use mediapipe)")
+    cmask = rec.cloth_mask if rec.cloth_mask is not None and Path(rec.cloth_mask).is_file() else None
+    text_parse = gt_parse
+    if text_parse is None and not text:  # estimate the body text from the automatic parse
+        text_parse, _ = _auto_parse(Path(rec.person), io.read_rgb(rec.person), found.get(str(rec.person)))
+    t, t_src = _record_text(rec, text, ann, text_parse)
+    inp = model.read_inputs(
+        rec.person,
+        rec.cloth,
+        t,
+        parse=rec.parse if use_parse else None,
+        parse_labels=rec.labelset,
+        garment_mask=cmask,
+        category=rec.category,
+        auto_parse=found.get(str(rec.person)),
+        strict_text=t_src != ESTIMATED,  # an estimate may name a body type the model never saw
+    )
+    return rec, inp, gt_parse, t_src
+
+
+def _run_job(
+    model: TryOn,
+    rec,
+    inp: Inputs,
+    gt_parse,
+    t_src: str,
+    out_dir: Path,
+    write_sheet: bool,
+    paste_back: bool,
+    ext: str,
+) -> dict:
+    """Try on one read pair, write its image (and sheet), and return its ``summary.csv`` row."""
+    t0 = time.perf_counter()
+    res = model.predict(inp, paste_back)
+    sec = time.perf_counter() - t0
+    name = f"{rec.person_id}__{rec.cloth_id}"
+    save_image(out_dir / f"{name}{ext}", res.image)
+    if write_sheet:
+        save_image(out_dir / f"{name}_sheet.png", sheet(inp, res))
+    face_parse = gt_parse if gt_parse is not None else inp.parse
+    neck = neck_row(rec.pose, inp.person.shape[0]) if rec.labelset == "dresscode" else None
+    return {
+        "pair": name,
+        "person": rec.person_id,
+        "garment": rec.cloth_id,
+        "person_file": str(rec.person),
+        "garment_file": str(rec.cloth),
+        "category": rec.category,
+        "mode": rec.mode,
+        "parse_source": res.parse_source,
+        "text": inp.text,
+        "text_source": t_src,
+        "width": res.image.shape[1],
+        "height": res.image.shape[0],
+        "same_size": res.image.shape == inp.person.shape,
+        "seconds": round(sec, 4),
+        "face_ssim": face_ssim(res.image, inp.person, face_parse, neck_y=neck),
+        "face_crop_ssim": face_ssim(res.image, inp.person, face_parse, crop=True, neck_y=neck),
+        "face_ssim_network": face_ssim(res.network, inp.person, face_parse, neck_y=neck),
+        "ssim_vs_photo": image_ssim(res.image, inp.person) if rec.mode == "paired" else math.nan,
+        "ssim_vs_photo_network": (image_ssim(res.network, inp.person) if rec.mode == "paired" else math.nan),
+    }

@@ -1,0 +1,116 @@
+"""The ``tryon try-on`` subcommand: the single form (one person photo, one garment photo, a body text ->
+one image) and the batch form over every pair of a VITON-HD / Dress Code folder (:mod:`tryon.infer.batch`).
+Bad inputs raise :class:`tryon.infer.inputs.InferError`: one line on stderr, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from tryon.infer.batch import dataset_records, run_pairs
+from tryon.infer.inputs import CATEGORIES, LABELSETS, InferError, check_out, save_image
+from tryon.infer.model import TryOn, sheet
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "try-on",
+        help="try a garment on a person photo (or every pair of a VITON-HD / Dress Code folder)",
+        description=(
+            "Single: --person P --garment G --text T --out O.png. Batch: --dataset DIR --pairs "
+            "{paired,unpaired,all,FILE} --out-dir DIR. Without a parse map (--parse, or --no-parse in "
+            "the batch form) the trunk regions come from mediapipe (`make mediapipe`)."
+        ),
+    )
+    p.add_argument("--checkpoint", default="data/05_train/model.pt", help="a 05_train model.pt")
+    p.add_argument("--person", help="person photo (any size; padded to 1:1 and restored)")
+    p.add_argument("--garment", help="flat garment photo on a plain background")
+    p.add_argument("--text", help='body-shape text, e.g. "height 165cm, weight 50kg, pear, thin"')
+    p.add_argument("--out", help="output image (.png or .jpg), the person photo's size")
+    p.add_argument("--parse", help="human-parse label map of the person photo (CIHP ids by default)")
+    p.add_argument("--parse-labels", choices=LABELSETS, default="cihp", help="label set of --parse")
+    p.add_argument("--garment-mask", help="garment mask (default: estimated from the background)")
+    p.add_argument("--category", choices=CATEGORIES, default="upper_body")
+    p.add_argument("--dataset", help="batch: a VITON-HD or Dress Code folder")
+    p.add_argument("--pairs", default="all", help="batch: paired | unpaired | all | a pairs file")
+    p.add_argument("--out-dir", help="batch: output folder (images, sheets, summary.csv)")
+    p.add_argument(
+        "--annotations", help="batch: body-text CSV from `tryon annotate` (else --text or estimated)"
+    )
+    p.add_argument(
+        "--no-parse", action="store_true", help="batch: ignore the dataset's parse maps (mediapipe)"
+    )
+    p.add_argument("--sheet", action="store_true", help="also write a side-by-side sheet with the warp")
+    p.add_argument("--no-paste-back", action="store_true", help="output the network's image alone")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args: argparse.Namespace) -> int:
+    batch = args.dataset is not None or args.out_dir is not None
+    if batch:
+        missing = [f"--{k.replace('_', '-')}" for k in ("dataset", "out_dir") if getattr(args, k) is None]
+        extra = [f"--{k}" for k in ("person", "garment", "out", "parse") if getattr(args, k) is not None]
+        if missing or extra:
+            raise InferError(
+                "batch form: needs --dataset and --out-dir"
+                + (f" (missing {', '.join(missing)})" if missing else "")
+                + (f"; {', '.join(extra)} belong to the single form" if extra else "")
+            )
+    else:
+        missing = [f"--{k}" for k in ("person", "garment", "text", "out") if getattr(args, k) is None]
+        if missing:
+            raise InferError(f"try-on: missing {', '.join(missing)} (or use --dataset/--out-dir)")
+        check_out(args.out)
+        if args.no_parse:
+            raise InferError(
+                "--no-parse: batch form only (the single form uses mediapipe when --parse is absent)"
+            )
+    model = TryOn(args.checkpoint, args.device, args.threads)
+    if batch:
+        records = dataset_records(args.dataset, args.pairs)
+
+        def show(i: int, n: int, row: dict) -> None:
+            print(
+                f"[{i}/{n}] {row['pair']}: face SSIM {row['face_ssim']:.3f}, {row['seconds']:.2f} s",
+                flush=True,
+            )
+
+        df = run_pairs(
+            model,
+            records,
+            args.out_dir,
+            text=args.text,
+            annotations=args.annotations,
+            use_parse=not args.no_parse,
+            write_sheet=args.sheet,
+            paste_back=not args.no_paste_back,
+            progress=show,
+        )
+        print(
+            f"wrote {len(df)} try-ons to {args.out_dir} (summary.csv); trunk from: "
+            f"{', '.join(sorted(set(df['parse_source'].str.split(' ').str[0])))}; "
+            f"face SSIM min {df['face_ssim'].min():.3f}"
+        )
+        return 0
+    inp = model.read_inputs(
+        args.person,
+        args.garment,
+        args.text,
+        parse=args.parse,
+        parse_labels=args.parse_labels,
+        garment_mask=args.garment_mask,
+        category=args.category,
+    )
+    t0 = time.perf_counter()
+    res = model.predict(inp, paste_back=not args.no_paste_back)
+    sec = time.perf_counter() - t0
+    out = save_image(args.out, res.image)
+    msg = f"wrote {out} ({res.image.shape[1]}x{res.image.shape[0]}) in {sec:.2f} s; trunk from: {res.parse_source}"
+    if args.sheet:
+        sp = save_image(out.with_name(f"{out.stem}_sheet.png"), sheet(inp, res))
+        msg += f"; sheet {sp}"
+    print(msg)
+    return 0
