@@ -153,7 +153,10 @@ class TrainConfig:
     lambda_contour: float = _f(
         1.0, ge=0, doc="pixel L1 of the contour to the GT contour image (departure, as in 03)"
     )
-    fusion: Literal["unet", "compose"] = _f("compose")
+    fusion: Literal["trunk_compose", "compose", "unet"] = _f(
+        "trunk_compose",
+        doc="trunk_compose: trunk map in, its pixels kept (METHOD.md 2, 5); compose / unet: without it",
+    )
     fusion_channels: int = _f(16, ge=4, doc="first width of the fusion U-Net")
     style_mode: Literal["feature", "gram"] = _f("feature")
     vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")

@@ -34,6 +34,7 @@ def fake_batch(batch: int, size: int, device: torch.device) -> dict:
         "trunk": img(),
         "garment": img(),
         "garment_mask": mask,
+        "trunk_mask": 1 - mask,
         "person": img(),
         "contour": img(),
         "has_contour": torch.ones(batch, dtype=torch.bool, device=device),

@@ -60,7 +60,7 @@ def run_pairs(
     annotations: str | os.PathLike | None = None,
     use_parse: bool = True,
     write_sheet: bool = False,
-    paste_back: bool = True,
+    paste_back: bool = False,
     progress=None,
     ext: str = ".png",
 ):
@@ -116,6 +116,13 @@ def _find_poses(records: list) -> dict:
     except ValueError as e:
         raise InferError(str(e).splitlines()[0]) from None
     return found
+
+
+def read_pair(model: TryOn, rec, text: str | None = None, use_parse: bool = True):
+    """Read and check one pair of a dataset folder (nothing written): ``(Inputs, the dataset's parse
+    map as CIHP ids or None, the text's source)``; without ``text`` it is estimated from the parse map."""
+    _, inp, gt_parse, t_src = _read_job(model, rec, text, None, use_parse, {})
+    return inp, gt_parse, t_src
 
 
 def _read_job(model: TryOn, rec, text: str | None, ann, use_parse: bool, found: dict):

@@ -42,7 +42,12 @@ def register(sub) -> None:
         "--no-parse", action="store_true", help="batch: ignore the dataset's parse maps (mediapipe)"
     )
     p.add_argument("--sheet", action="store_true", help="also write a side-by-side sheet with the warp")
-    p.add_argument("--no-paste-back", action="store_true", help="output the network's image alone")
+    p.add_argument(
+        "--paste-back",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="keep the photo's own pixels outside the replaced region (default: the network's image alone)",
+    )
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     p.set_defaults(func=_cli)
@@ -86,7 +91,7 @@ def _cli(args: argparse.Namespace) -> int:
             annotations=args.annotations,
             use_parse=not args.no_parse,
             write_sheet=args.sheet,
-            paste_back=not args.no_paste_back,
+            paste_back=args.paste_back,
             progress=show,
         )
         print(
@@ -105,7 +110,7 @@ def _cli(args: argparse.Namespace) -> int:
         category=args.category,
     )
     t0 = time.perf_counter()
-    res = model.predict(inp, paste_back=not args.no_paste_back)
+    res = model.predict(inp, paste_back=args.paste_back)
     sec = time.perf_counter() - t0
     out = save_image(args.out, res.image)
     msg = f"wrote {out} ({res.image.shape[1]}x{res.image.shape[0]}) in {sec:.2f} s; trunk from: {res.parse_source}"

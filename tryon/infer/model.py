@@ -12,13 +12,14 @@ or ``tryon try-on --person P.jpg --garment G.jpg --text "..." --checkpoint C --o
 Steps: read and check the inputs (:mod:`tryon.infer.inputs`) -> trunk regions from a parse map
 (``parse=``, CIHP ids or Dress Code ids) or, without one, from mediapipe (:mod:`tryon.infer.autoparse`,
 an optional separate environment) -> zero-pad to 1:1 and resize to the checkpoint's working size -> the
-network -> un-pad back to the photo's size -> paste back. **Paste back**: the network works at a small
-square size (128 px by default), far below a 768 x 1024 photo, so the result keeps the photo's own pixels
-wherever the try-on changes nothing (the kept trunk regions: face, hair, neck, hands, the clothes not
-replaced, and the background) and takes the network's image only in the replaced region (the old
+network -> the image at the photo's own size. With the default ``trunk_compose`` fusion the network's
+decisions (sampling grid, composition gate, painted image) are applied at full size
+(:mod:`tryon.infer.full_res`): the original garment photo is sampled by the upsampled grid and the
+photo's trunk pixels are kept, so prints stay sharp and the face is the photo's, by the network itself.
+Other fusions are un-padded and upsampled. **Paste back** (``paste_back=True``, off by default) is an
+option from before that fusion: it keeps the photo's own pixels outside the replaced region (the old
 garment, the arms for upper garments, and the new warped garment within :data:`GARMENT_REACH` of the
-person's silhouette), with a feathered edge. ``paste_back=False`` returns the network's image alone
-(un-padded), which is what the method outputs.
+person's silhouette), with a feathered edge; figures measured with it are labelled ``pasted``.
 
 Every bad input raises :class:`InferError` whose message is one line naming the input; nothing is
 written until every input has been read and the result computed, and files are written atomically.
@@ -36,6 +37,7 @@ import torch
 from PIL import Image
 
 from tryon.data import labels, preprocess
+from tryon.infer.full_res import full_resolution
 from tryon.infer.inputs import CATEGORIES, InferError, _read_rgb, garment_mask_of, read_parse
 
 #: how far (fraction of the padded square's side) the pasted garment may reach past the person's
@@ -121,6 +123,8 @@ class Result:
     replaced: np.ndarray  # float32 [H, W] in [0, 1], where the network's image was pasted
     parse_source: str
     seconds: dict = field(default_factory=dict)
+    #: bool [H, W]: the photo's pixels the network kept (trunk_compose fusion; None for the others)
+    kept: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,7 +187,7 @@ class TryOn:
 
     # ---- the network ----------------------------------------------------------------------
     @torch.no_grad()
-    def predict(self, inp: Inputs, paste_back: bool = True) -> Result:
+    def predict(self, inp: Inputs, paste_back: bool = False) -> Result:
         t0 = time.perf_counter()
         S = self.size
         p = preprocess.preprocess_person(inp.person, inp.parse, S, inp.category)
@@ -192,7 +196,11 @@ class TryOn:
         t1 = time.perf_counter()
         dev = self.device
         out = self.model(
-            code[None].to(dev), p["trunk"][None].to(dev), garment[None].to(dev), gmask[None].to(dev)
+            code[None].to(dev),
+            p["trunk"][None].to(dev),
+            garment[None].to(dev),
+            gmask[None].to(dev),
+            trunk_mask=p["trunk_mask"][None].to(dev),
         )
         t2 = time.perf_counter()
         h, w = inp.person.shape[:2]
@@ -201,13 +209,19 @@ class TryOn:
         def back(x: torch.Tensor) -> torch.Tensor:  # [1, C, S, S] -> [C, H, W]
             return preprocess.unpad(x[0].float().cpu(), pad, size)
 
-        net = back(out["tryon"])
+        full = None
+        if "gate" in out:  # trunk_compose: garment sampled and image composed at the photo's size
+            full = full_resolution(
+                out, pad, inp.person, inp.parse, inp.garment, inp.garment_mask, inp.category
+            )
+        net = full["tryon"] if full is not None else back(out["tryon"])
         # the new garment may reach past the old silhouette, but only by GARMENT_REACH of the image
         body = (p["parse"] != labels.CIHP.BACKGROUND).float()[None, None]  # [1, 1, S, S]
         k = 2 * max(1, round(GARMENT_REACH * S)) + 1
         reach = torch.nn.functional.max_pool2d(body, k, stride=1, padding=k // 2)
         wmask = (back(out["warped_mask"])[0] > 0.5) & (back(reach.to(out["tryon"].device))[0] > 0.5)
-        warped = back(out["warped"]) * wmask + (1 - wmask.float()) * 0.6  # grey outside the mask
+        warped = full["warped"] if full is not None else back(out["warped"])
+        warped = warped * wmask + (1 - wmask.float()) * 0.6  # grey outside the mask
         contour = back(out["contour"])
         replaced = replaced_region(inp.parse, wmask.numpy(), inp.category)
         net_rgb = preprocess.tensor_to_rgb(net)
@@ -221,9 +235,10 @@ class TryOn:
             replaced=replaced,
             parse_source=inp.parse_source,
             seconds={"preprocess": t1 - t0, "network": t2 - t1, "postprocess": t3 - t2},
+            kept=None if full is None else full["keep"][0].numpy() >= 1,
         )
 
-    def __call__(self, person, garment, text, paste_back: bool = True, **kw) -> Result:
+    def __call__(self, person, garment, text, paste_back: bool = False, **kw) -> Result:
         return self.predict(self.read_inputs(person, garment, text, **kw), paste_back)
 
 

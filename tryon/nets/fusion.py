@@ -6,9 +6,17 @@ The patent leaves the module open ("an encoder-decoder network or a fixed functi
   composition mask ``alpha``; ``r = alpha * warped + (1 - alpha) * x``. The mask lets the garment
   texture pass through untouched where the warp is right (the usual CP-VTON composition).
 * :class:`UNetFusion` (``fusion: unet``): the same U-Net outputs the try-on image directly.
+* :class:`TrunkComposeFusion` (``fusion: trunk_compose``, the default): the method's trunk map
+  ([0121]-[0124], METHOD.md steps 2 and 5) is an input too, and the output keeps the photo's trunk
+  pixels (face, hair, neck, hands, the clothes not replaced, the background) except where the new
+  garment lands: ``keep = trunk_mask * (1 - warped_mask)``,
+  ``r = keep * trunk + (1 - keep) * (alpha * warped + (1 - alpha) * rendered)``. The U-Net paints only
+  what changes: the new garment's shading and the skin the old garment hid. :func:`compose` is that
+  formula alone, so inference can apply it at the photo's own resolution (:mod:`tryon.infer.full_res`).
 
-Inputs are float32 images in [-1, 1] ([B, 3, H, W]) and the warped garment mask in {0, 1}
-([B, 1, H, W]); H and W must be multiples of ``2 ** depth``.
+Inputs are float32 images in [-1, 1] ([B, 3, H, W]) and the warped garment and trunk masks in {0, 1}
+([B, 1, H, W]); H and W must be multiples of ``2 ** depth``. Every fusion takes
+``(warped, warped_mask, contour, trunk=None, trunk_mask=None)``; the two without the trunk ignore it.
 """
 
 from __future__ import annotations
@@ -58,7 +66,7 @@ class ComposeFusion(nn.Module):
         super().__init__()
         self.net = _UNet(3 + 1 + 3, 4, base_channels, depth)
 
-    def forward(self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor) -> dict:
+    def forward(self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor, **_) -> dict:
         out = self.net(torch.cat([warped, warped_mask, contour], dim=1))  # [B, 4, H, W]
         rendered = torch.tanh(out[:, :3])
         alpha = torch.sigmoid(out[:, 3:]) * warped_mask  # never paste garment outside its warped mask
@@ -73,15 +81,64 @@ class UNetFusion(nn.Module):
         super().__init__()
         self.net = _UNet(3 + 1 + 3, 3, base_channels, depth)
 
-    def forward(self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor) -> dict:
+    def forward(self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor, **_) -> dict:
         tryon = torch.tanh(self.net(torch.cat([warped, warped_mask, contour], dim=1)))
         return {"tryon": tryon}
 
 
+def compose(
+    rendered: torch.Tensor,
+    alpha: torch.Tensor,
+    warped: torch.Tensor,
+    warped_mask: torch.Tensor,
+    trunk: torch.Tensor,
+    trunk_mask: torch.Tensor,
+) -> dict[str, torch.Tensor]:
+    """The trunk-keeping composition (any resolution, all inputs at one size): ``keep = trunk_mask *
+    (1 - warped_mask)``; ``tryon = keep * trunk + (1 - keep) * (alpha * warped + (1 - alpha) *
+    rendered)``. Images [B, 3, H, W] in [-1, 1], masks and ``alpha`` [B, 1, H, W] in [0, 1]."""
+    keep = trunk_mask * (1 - warped_mask)
+    tryon = keep * trunk + (1 - keep) * (alpha * warped + (1 - alpha) * rendered)
+    return {"tryon": tryon, "keep": keep}
+
+
+class TrunkComposeFusion(nn.Module):
+    """U-Net over [warped, warped_mask, contour, trunk, trunk_mask] -> (rendered RGB, alpha), then
+    :func:`compose`: the photo's trunk pixels are kept, the network paints only what changes."""
+
+    def __init__(self, base_channels: int = 32, depth: int = 3):
+        super().__init__()
+        self.net = _UNet(3 + 1 + 3 + 3 + 1, 4, base_channels, depth)
+
+    def forward(
+        self,
+        warped: torch.Tensor,
+        warped_mask: torch.Tensor,
+        contour: torch.Tensor,
+        trunk: torch.Tensor | None = None,
+        trunk_mask: torch.Tensor | None = None,
+    ) -> dict:
+        if trunk is None or trunk_mask is None:
+            raise ValueError("fusion trunk_compose needs the trunk map and its mask (trunk=, trunk_mask=)")
+        out = self.net(torch.cat([warped, warped_mask, contour, trunk, trunk_mask], dim=1))  # [B, 4, H, W]
+        rendered = torch.tanh(out[:, :3])
+        gate = torch.sigmoid(out[:, 3:])  # [B, 1, H, W]: garment texture vs painted, before the mask
+        alpha = gate * warped_mask  # never paste garment outside its warped mask
+        fused = compose(rendered, alpha, warped, warped_mask, trunk, trunk_mask)
+        return {**fused, "alpha": alpha, "gate": gate, "rendered": rendered}
+
+
+#: the fusion kinds (``05_train.fusion``)
+KINDS = ("trunk_compose", "compose", "unet")
+
+
 def build_fusion(kind: str, base_channels: int = 32, depth: int = 3) -> nn.Module:
-    """``kind``: ``compose`` (learned composition mask) or ``unet`` (direct encoder-decoder)."""
+    """``kind``: ``trunk_compose`` (trunk map in, trunk pixels kept, learned garment composition),
+    ``compose`` (learned composition mask, no trunk) or ``unet`` (direct encoder-decoder)."""
+    if kind == "trunk_compose":
+        return TrunkComposeFusion(base_channels, depth)
     if kind == "compose":
         return ComposeFusion(base_channels, depth)
     if kind == "unet":
         return UNetFusion(base_channels, depth)
-    raise ValueError(f"fusion: expected 'compose' or 'unet', got {kind!r}")
+    raise ValueError(f"fusion: expected one of {list(KINDS)}, got {kind!r}")

@@ -20,7 +20,8 @@ class TryOnNet(nn.Module):
     """Compose the four sub-networks of the method.
 
     forward(code [B, n] float text code, trunk [B,3,H,W] in [-1,1], garment [B,3,H,W] in [-1,1],
-    garment_mask [B,1,H,W] in {0,1}) -> dict:
+    garment_mask [B,1,H,W] in {0,1}, trunk_mask= [B,1,H,W] in {0,1}: the trunk map's mask, which the
+    ``trunk_compose`` fusion keeps from the photo) -> dict:
 
     - ``body_map`` [B,1,H,W]: the body feature map from the text,
     - ``contour`` [B,3,H,W]: the generated model contour image (in [-1,1]),
@@ -53,6 +54,7 @@ class TryOnNet(nn.Module):
         zero_text: bool = False,
         warp_guide: Literal["contour", "trunk"] = "contour",
         contour_override: torch.Tensor | None = None,
+        trunk_mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         if zero_text:
             code = torch.zeros_like(code)
@@ -61,5 +63,7 @@ class TryOnNet(nn.Module):
         guide_contour = contour if contour_override is None else contour_override
         guide = guide_contour if warp_guide == "contour" else trunk
         warp = self.warp_net(guide, garment, garment_mask)
-        fused = self.fusion(warp["warped"], warp["warped_mask"], guide_contour)
+        fused = self.fusion(
+            warp["warped"], warp["warped_mask"], guide_contour, trunk=trunk, trunk_mask=trunk_mask
+        )
         return {"body_map": body_map, "contour": contour, **warp, **fused}

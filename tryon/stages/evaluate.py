@@ -20,6 +20,7 @@ from tryon.config import Params
 from tryon.data.dataset import TryOnDataset, UnpairedSynthetic
 from tryon.data.io import DataError
 from tryon.eval import metrics as ev
+from tryon.eval.baselines import NAMES as BASELINE_NAMES  # noqa: F401 (the report reads it here)
 from tryon.stages.train import CodedDataset
 from tryon.train.loop import collate, to_device
 
@@ -49,7 +50,9 @@ def per_sample_metrics(model, dataset, device, batch_size: int = 8, **forward_kw
     for start in range(0, len(dataset), batch_size):
         idx = list(range(start, min(start + batch_size, len(dataset))))
         b = to_device(collate([dataset[i] for i in idx]), device)
-        out = model(b["code"], b["trunk"], b["garment"], b["garment_mask"], **forward_kw)
+        out = model(
+            b["code"], b["trunk"], b["garment"], b["garment_mask"], trunk_mask=b["trunk_mask"], **forward_kw
+        )
         worn = b["worn_mask"]
         cols = {
             "ssim": ev.ssim(out["tryon"], b["person"]),
@@ -107,6 +110,7 @@ def run(params: Params, root: Path | None = None) -> tuple[dict, dict]:
         "ablations": {name: ev.summarise(rows, [], METRICS)["overall"] for name, rows in results.items()},
         "unpaired": unpaired_note,
         **perceptual(model, test, extras["full"]["tryon"], w, device),
+        "baselines": synthetic_baselines(model, test, device),
         "ssim_settings": "skimage structural_similarity, [0,1] RGB, gaussian sigma 1.5, data_range 1",
     }
     abl = metrics["ablations"]
@@ -139,7 +143,11 @@ def perceptual(model, test, tryon: torch.Tensor, w: dict, device) -> dict:
             idx = list(range(start, min(start + 8, len(test))))
             b = to_device(collate([test[i] for i in idx]), device)
             nxt = to_device(collate([test[(i + 1) % len(test)] for i in idx]), device)
-            unpaired.append(model(b["code"], b["trunk"], nxt["garment"], nxt["garment_mask"])["tryon"].cpu())
+            unpaired.append(
+                model(b["code"], b["trunk"], nxt["garment"], nxt["garment_mask"], trunk_mask=b["trunk_mask"])[
+                    "tryon"
+                ].cpu()
+            )
         u = perceptual_metrics(torch.cat(unpaired), real, "", w["inception_weights"], device=device)
         out["unpaired_fid"], out["unpaired_kid"] = u["fid"], u["kid"]
     else:
@@ -190,7 +198,7 @@ def real_samples(
             "SSIM vs the input photo of the face pixels (dataset parse label face; Dress Code: head label "
             "above the neck keypoint) in their bounding box; face_crop_ssim: the raw bounding box"
         ),
-        "paste_back": "the photo's pixels are kept outside the replaced region (see tryon.infer)",
+        "paste_back": "off: the network output at the photo size (paste-back is an option, see tryon.infer.model)",
         "without_parse": "mediapipe" if have_mp else "not run: mediapipe env missing (make mediapipe)",
     }
     frames = {}
@@ -234,3 +242,156 @@ def gallery_indices(rows: list[dict], key: str = "ssim", n: int = 3) -> dict[str
         "median": order[max(0, mid - n // 2) : max(0, mid - n // 2) + n].tolist(),
         "worst": order[::-1][:n].tolist(),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Against network-free baselines (real photos and the synthetic test split)
+# --------------------------------------------------------------------------------------------
+#: figures where lower is better (``sharpness_ratio``: closer to 1; every other figure: higher)
+LOWER_IS_BETTER = ("l1",)
+#: the figures on which a try-on is read against the baselines (issue #18)
+BEAT_FIGURES = ("ssim_net", "garment_ssim", "garment_edge_ssim", "l1", "sharpness_ratio")
+
+
+def _means(rows: list[dict]) -> dict[str, float]:
+    keys = rows[0].keys() if rows else ()
+    return {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
+
+
+def real_paired(
+    checkpoint: Path,
+    samples: Path | None = None,
+    device: str = "cpu",
+    subsets: tuple[str, ...] = ("vitonhd", "dresscode"),
+    max_pairs: int = 0,
+    n_gallery: int = 3,
+) -> tuple[dict | str, dict]:
+    """The shipped model and the network-free baselines (:mod:`tryon.eval.baselines`) on every
+    **paired** real pair (the photo is the ground truth), by one code (:func:`tryon.eval.photo.photo_figures`).
+
+    The model's figures (``paired``) are its **network output** (un-padded to the photo's size, no
+    paste-back); the same after paste-back are under ``paired_pasted`` (kept pixels are the photo's by
+    construction). The garment region is the dataset's parse garment of the pair's category. No real
+    photo is used for training, so every paired pair is a test pair. Returns (metrics, or a "not
+    computed" string without real data; extras: example images for the gallery)."""
+    from tryon.eval import baselines as B
+    from tryon.infer.batch import dataset_records
+    from tryon.infer.model import TryOn
+
+    samples = Path(samples or paths.SHARED_SAMPLES)
+    if not samples.is_dir():
+        return f"not computed: no real data at {samples}", {}
+    model = TryOn(checkpoint, device)
+    rows: dict[str, dict[str, list[dict]]] = {}  # group -> row name -> one figure dict per pair
+    gallery = []
+    for subset in subsets:
+        if not (samples / subset).is_dir():
+            continue
+        recs = dataset_records(samples / subset, "paired")
+        for rec in recs[:max_pairs] if max_pairs else recs:
+            group = subset if subset == "vitonhd" else f"{subset}_{rec.category}"
+            images, figures = _real_pair(model, rec)
+            for name, fig in figures.items():
+                rows.setdefault(group, {}).setdefault(name, []).append(fig)
+            if len(rows[group]["paired"]) <= (n_gallery if subset == "vitonhd" else 1):
+                gallery.append({"group": group, "name": rec.person_id, **images})
+    every = {n: [f for g in rows.values() for f in g[n]] for n in ("paired", "paired_pasted", *B.NAMES)}
+    if not every["paired"]:
+        return f"not computed: no paired pairs under {samples}", {}
+    pasted = _means(every["paired_pasted"])
+    out = {
+        "n_test_pairs": len(every["paired"]),
+        "split": "every paired real pair (no real photo is used for training)",
+        "paired": _means(every["paired"]),
+        "paired_pasted": {k if k.endswith("_pasted") else f"{k}_pasted": v for k, v in pasted.items()},
+        "synthetic_only": "the shipped model is trained on synthetic data only: its figures are real.paired",
+        "baselines": {n: _means(every[n]) for n in B.NAMES},
+        "baselines_use_gt_region": list(B.USES_GT_REGION),
+        "by_group": {g: {n: _means(r) for n, r in d.items()} for g, d in rows.items()},
+    }
+    out["model_beats"] = beats(out["paired"], out["baselines"])
+    out["model_beats_sentence"] = beats_sentence(out["paired"], out["baselines"], BEAT_FIGURES)
+    return out, {"gallery": gallery}
+
+
+def _real_pair(model, rec) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """One paired real pair: the images (person, garment, the network output, the pasted output, each
+    baseline) and the photo figures of each image that is a try-on."""
+    from tryon.data import labels
+    from tryon.eval import baselines as B
+    from tryon.eval.face import face_ssim, neck_row
+    from tryon.eval.photo import photo_figures
+    from tryon.infer.batch import read_pair
+
+    inp, gt_parse, _ = read_pair(model, rec)
+    res = model.predict(inp, paste_back=True)
+    region = labels.category_garment_mask(gt_parse, rec.category)
+    neck = neck_row(rec.pose, inp.person.shape[0]) if rec.labelset == "dresscode" else None
+    tryons = {"paired": res.network, "paired_pasted": res.image}
+    tryons |= {
+        n: B.make(n, inp.person, gt_parse, inp.garment, inp.garment_mask, rec.category) for n in B.NAMES
+    }
+    figures = {name: photo_figures(img, inp.person, region) for name, img in tryons.items()}
+    figures["paired"]["face_ssim_net"] = face_ssim(res.network, inp.person, gt_parse, neck_y=neck)
+    figures["paired_pasted"]["face_ssim_pasted"] = face_ssim(res.image, inp.person, gt_parse, neck_y=neck)
+    return {"person": inp.person, "garment": inp.garment, **tryons}, figures
+
+
+def better(figure: str, a: float, b: float) -> bool:
+    """Is ``a`` a better value of ``figure`` than ``b``? ``l1``: lower; ``sharpness_ratio``: closer to
+    1 (sharper than the photo is noise, not detail); every other figure: higher."""
+    if figure in LOWER_IS_BETTER:
+        return a < b
+    if figure == "sharpness_ratio":
+        return abs(math.log(max(a, 1e-9))) < abs(math.log(max(b, 1e-9)))
+    return a > b
+
+
+def beats(model: dict, baselines: dict[str, dict]) -> dict[str, list[str]]:
+    """For each baseline, the figures on which ``model`` is :func:`better`."""
+    return {
+        name: [k for k, v in row.items() if k in model and better(k, model[k], v)]
+        for name, row in baselines.items()
+    }
+
+
+def beats_sentence(model: dict, baselines: dict[str, dict], figures: tuple[str, ...]) -> str:
+    """One sentence, from the figures, saying which baselines ``model`` beats on which figure."""
+    wins = beats({k: model[k] for k in figures if k in model}, baselines)
+    parts = []
+    for name in baselines:
+        won = [k for k in figures if k in wins[name]]
+        lost = [k for k in figures if k in baselines[name] and k not in won]
+        parts.append(
+            f"{name}: beats it on {', '.join(won) if won else 'no figure'}"
+            + (f", not on {', '.join(lost)}" if lost else "")
+        )
+    return "The network output against the baselines: " + "; ".join(parts) + "."
+
+
+@torch.no_grad()
+def synthetic_baselines(model, dataset, device, batch_size: int = 8) -> dict:
+    """The baselines and the full model's network output on the synthetic test split, by the same
+    photo-figure code as the real rows; the ground-truth garment region is the synthetic parse's."""
+    from tryon.data import labels
+    from tryon.data.preprocess import tensor_to_rgb
+    from tryon.eval import baselines as B
+    from tryon.eval.photo import photo_figures
+
+    rows: dict[str, list[dict]] = {"model": [], **{n: [] for n in B.NAMES}}
+    for start in range(0, len(dataset), batch_size):
+        idx = list(range(start, min(start + batch_size, len(dataset))))
+        b = to_device(collate([dataset[i] for i in idx]), device)
+        tryon = model(b["code"], b["trunk"], b["garment"], b["garment_mask"], trunk_mask=b["trunk_mask"])[
+            "tryon"
+        ].cpu()
+        for j in range(len(idx)):
+            photo, parse = tensor_to_rgb(b["person"][j].cpu()), b["parse"][j].cpu().numpy()
+            garment = tensor_to_rgb(b["garment"][j].cpu())
+            gmask = b["garment_mask"][j, 0].cpu().numpy() > 0.5
+            region = labels.category_garment_mask(parse)
+            rows["model"].append(photo_figures(tensor_to_rgb(tryon[j]), photo, region))
+            for n in B.NAMES:
+                rows[n].append(photo_figures(B.make(n, photo, parse, garment, gmask), photo, region))
+    # ssim_net is SSIM at 256 x 192, the real photos' aspect: not defined for square synthetic images
+    return {n: {k: v for k, v in _means(r).items() if k != "ssim_net"} for n, r in rows.items()}

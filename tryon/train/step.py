@@ -23,7 +23,7 @@ def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int 
     criterion = Criterion(weights)
 
     def step_fn(model: TryOnNet, b: dict) -> dict[str, torch.Tensor]:
-        out = model(b["code"], b["trunk"], b["garment"], b["garment_mask"])
+        out = model(b["code"], b["trunk"], b["garment"], b["garment_mask"], trunk_mask=b["trunk_mask"])
         zero = out["tryon"].new_zeros(())
         has = b["has_contour"].float().view(-1, 1, 1, 1)  # real samples have no contour image
         worn_mask = b["worn_mask"]

@@ -12,6 +12,18 @@ from typing import Any
 from tryon import paths
 from tryon.config import Params, atomic_write_text
 
+#: columns of the real-photo table (lower is better for l1; 1.0 is as sharp as the photo)
+REAL_COLUMNS = (
+    "ssim_net",
+    "garment_ssim",
+    "garment_edge_ssim",
+    "l1",
+    "sharpness_ratio",
+    "ssim",
+    "psnr",
+    "face_ssim_net",
+)
+
 
 def params_table(params: Params, slug: str):
     """The ``base`` section and the stage's section as a pandas DataFrame (for display)."""
@@ -83,6 +95,43 @@ def _fmt(v: Any) -> str:
     return "n/a" if v is None else str(v)
 
 
+def real_rows(real: dict) -> dict[str, dict]:
+    """The real-photo table's rows (``metrics/06_evaluate.json`` ``real``), labelled: the shipped
+    model's network output, the same pasted back, then each network-free baseline (those that read the
+    ground-truth garment region say so)."""
+    rows = {
+        "shipped model: network output": real["paired"],
+        "shipped model: pasted back (kept pixels = photo by construction)": {
+            k.removesuffix("_pasted"): v for k, v in real["paired_pasted"].items()
+        },
+    }
+    for name, row in real["baselines"].items():
+        gt = ", uses the GT garment region" if name in real["baselines_use_gt_region"] else ""
+        rows[f"{name} (no network{gt})"] = row
+    return rows
+
+
+def real_table_html(real: dict | str | None) -> str:
+    """The front page's real-photo table: the model rows, then the baselines, one column per figure,
+    and the generated sentence saying which baselines the model beats."""
+    import html
+
+    if not isinstance(real, dict):
+        return f"<p><em>Real photos: {html.escape(str(real or 'no stage-06 metrics yet'))}</em></p>"
+    rows = real_rows(real)
+    cols = [c for c in REAL_COLUMNS if any(c in r for r in rows.values())]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        f"<tr><td>{html.escape(label)}</td>" + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in cols) + "</tr>"
+        for label, r in rows.items()
+    )
+    sentence = html.escape(real.get("model_beats_sentence", ""))
+    return (
+        f"<h2>Real photos: {real['n_test_pairs']} paired pairs, against network-free baselines</h2>"
+        f"<table><tr><th>image</th>{head}</tr>{body}</table><p>{sentence}</p>"
+    )
+
+
 def build_index(root: Path | None = None) -> Path:
     """Write ``reports/index.html``: a link to every stage report and its headline metrics."""
     import html
@@ -101,7 +150,7 @@ def build_index(root: Path | None = None) -> Path:
             or "<tr><td colspan=2><em>no metrics</em></td></tr>"
         )
         rows.append(f"<h2>{link}: {html.escape(title)}</h2><table>{figures}</table>")
-    body = "\n".join(rows)
+    body = real_table_html((read_metrics("06_evaluate", root) or {}).get("real")) + "\n".join(rows)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>tryon pipeline reports</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}

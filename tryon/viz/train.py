@@ -104,3 +104,26 @@ def real_tryon_grid(out_dir: Path, rows, with_noparse: bool = False, height: int
         extra = f", SSIM {r.ssim_vs_photo:.2f}" if r.mode == "paired" else ""
         titles.append(f"{r.mode}: face {r.face_ssim:.2f}{extra}")
     return image_grid(cols, row_titles=titles, size=2.4)
+
+
+def baseline_gallery(gallery: list[dict], height: int = 256):
+    """Real paired pairs (from :func:`tryon.stages.evaluate.real_paired`): garment | the network's
+    try-on | pasted back | the network-free ``naive_paste`` and ``mean_fill`` | the photo (ground truth),
+    each panel ``height`` pixels high."""
+    from PIL import Image
+
+    def panel(img: np.ndarray) -> torch.Tensor:
+        im = Image.fromarray(img)
+        im = im.resize((round(im.width * height / im.height), height), Image.BILINEAR)
+        return torch.from_numpy(np.asarray(im, dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1
+
+    names = {
+        "garment": "garment",
+        "paired": "try-on (network)",
+        "paired_pasted": "try-on (pasted back)",
+        "naive_paste": "naive_paste (no network)",
+        "mean_fill": "mean_fill (no network)",
+        "person": "photo (ground truth)",
+    }
+    cols = {title: [panel(g[key]) for g in gallery] for key, title in names.items()}
+    return image_grid(cols, row_titles=[f"{g['group']}: {g['name']}" for g in gallery], size=2.2)

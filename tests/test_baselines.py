@@ -1,0 +1,143 @@
+"""Network-free baselines and the photo figures (issue #18), on small constructed persons."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tryon.data import labels
+from tryon.data.labels import CIHP
+from tryon.eval import baselines as B
+from tryon.eval.photo import FIGURES, edge_ssim, grey, photo_figures
+
+
+@pytest.fixture
+def person():
+    """A 64 x 48 person: background, face, an upper garment with arms beside it, pants; a photo
+    whose every region has its own colour plus texture, and a striped flat garment with its mask."""
+    rng = np.random.default_rng(0)
+    parse = np.zeros((64, 48), np.uint8)
+    parse[4:14, 18:30] = CIHP.FACE
+    parse[14:40, 12:36] = CIHP.UPPER_CLOTHES
+    parse[14:36, 6:12] = CIHP.LEFT_ARM
+    parse[14:36, 36:42] = CIHP.RIGHT_ARM
+    parse[40:62, 14:34] = CIHP.PANTS
+    photo = rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    photo[parse == CIHP.BACKGROUND] = (200, 210, 220)
+    garment = np.full((40, 30, 3), 255, np.uint8)
+    garment[5:35, 5:25] = 30
+    garment[5:35:4, 5:25] = 220  # stripes
+    gmask = np.zeros((40, 30), bool)
+    gmask[5:35, 5:25] = True
+    return photo, parse, garment, gmask
+
+
+def test_keep_trunk_is_photo_on_kept_pixels_background_colour_elsewhere(person):
+    photo, parse, garment, gmask = person
+    out = B.keep_trunk(photo, parse)
+    keep = labels.trunk_mask(parse)
+    assert keep[parse == CIHP.FACE].all() and not keep[parse == CIHP.UPPER_CLOTHES].any()
+    assert np.array_equal(out[keep], photo[keep])
+    assert (out[~keep] == np.array([200, 210, 220], np.uint8)).all()
+
+
+def test_naive_paste_puts_the_flat_garment_box_into_the_garment_box(person):
+    photo, parse, garment, gmask = person
+    out = B.naive_paste(photo, parse, garment, gmask)
+    region = parse == CIHP.UPPER_CLOTHES
+    trunk = B.keep_trunk(photo, parse)
+    assert np.array_equal(out[~region], trunk[~region])
+    # the garment box (14:40, 12:36) holds the 30 x 20 garment box resized to 26 x 24: its stripes
+    pasted = out[14:40, 12:36]
+    assert pasted.std() > 50  # stripes, not a flat fill
+    assert abs(float(pasted.mean()) - float(garment[5:35, 5:25].mean())) < 8
+
+
+def test_mean_fill_fills_the_garment_region_with_the_garment_mean(person):
+    photo, parse, garment, gmask = person
+    out = B.mean_fill(photo, parse, garment, gmask)
+    region = parse == CIHP.UPPER_CLOTHES
+    mean = np.round(garment[gmask].astype(float).mean(axis=0)).astype(np.uint8)
+    assert (out[region] == mean).all()
+    assert np.array_equal(out[~region], photo[~region])
+
+
+def test_make_names_every_baseline_and_rejects_others(person):
+    for name in B.NAMES:
+        assert B.make(name, *person).shape == person[0].shape
+    with pytest.raises(ValueError, match="baseline"):
+        B.make("paste_photo", *person)
+
+
+def test_edge_ssim_identical_is_one_flat_vs_stripes_is_low():
+    rng = np.random.default_rng(1)
+    img = rng.random((40, 30))
+    assert edge_ssim(img, img) == pytest.approx(1.0)
+    stripes = np.zeros((40, 30))
+    stripes[::4] = 1.0
+    flat = np.full((40, 30), 0.25)
+    assert edge_ssim(flat, stripes) < 0.2
+
+
+def test_photo_figures_of_the_photo_itself(person):
+    photo, parse, *_ = person
+    region = parse == CIHP.UPPER_CLOTHES
+    f = photo_figures(photo, photo, region)
+    assert set(f) == set(FIGURES)
+    assert f["ssim"] == pytest.approx(1.0) and f["garment_ssim"] == pytest.approx(1.0)
+    assert f["garment_edge_ssim"] == pytest.approx(1.0) and f["sharpness_ratio"] == pytest.approx(1.0)
+    assert f["l1"] == 0.0 and math.isinf(f["psnr"])
+
+
+def test_photo_figures_see_a_blurred_flat_garment(person):
+    photo, parse, garment, gmask = person
+    region = parse == CIHP.UPPER_CLOTHES
+    flat = B.mean_fill(photo, parse, garment, gmask)
+    f = photo_figures(flat, photo, region)
+    assert f["sharpness_ratio"] < 0.3  # the filled region has no gradients but at its border
+    assert f["l1"] == pytest.approx(float(np.abs(grey(flat) - grey(photo))[region].mean()))
+    with pytest.raises(ValueError, match="differ in size"):
+        photo_figures(flat[:-1], photo, region)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a try-on against the baselines (stage 06)
+# --------------------------------------------------------------------------------------------
+def test_better_and_beats_read_each_figure_the_right_way():
+    from tryon.stages.evaluate import beats, beats_sentence, better
+
+    assert better("garment_ssim", 0.7, 0.6) and not better("garment_ssim", 0.6, 0.7)
+    assert better("l1", 0.1, 0.2) and not better("l1", 0.2, 0.1)
+    assert better("sharpness_ratio", 0.9, 0.5) and better("sharpness_ratio", 1.1, 1.5)
+    assert not better("sharpness_ratio", 1.6, 0.9)  # sharper than the photo is not better
+    model = {"garment_ssim": 0.7, "l1": 0.2, "sharpness_ratio": 0.9}
+    base = {"a": {"garment_ssim": 0.6, "l1": 0.1, "sharpness_ratio": 0.2}}
+    assert beats(model, base) == {"a": ["garment_ssim", "sharpness_ratio"]}
+    sentence = beats_sentence(model, base, ("garment_ssim", "l1", "sharpness_ratio"))
+    assert "a: beats it on garment_ssim, sharpness_ratio, not on l1" in sentence
+
+
+def test_real_paired_on_the_shared_samples(shared_samples, tmp_path):
+    """One paired pair per subset with a random-weight checkpoint: every row has every figure, the
+    pasted row is labelled, the index page shows the table."""
+    import test_infer
+
+    from tryon.stages.evaluate import real_paired
+    from tryon.viz.report import real_rows, real_table_html
+
+    ck = test_infer._save_ckpt(tmp_path / "model.pt")
+    real, extras = real_paired(ck, shared_samples, max_pairs=1, n_gallery=1)
+    assert real["n_test_pairs"] == 2 and set(real["baselines"]) == set(B.NAMES)
+    for row in (real["paired"], *real["baselines"].values()):
+        assert set(FIGURES) <= set(row)
+        assert all(0 <= row[k] <= 1 for k in ("ssim_net", "garment_ssim", "garment_edge_ssim", "l1"))
+    assert 0 <= real["paired"]["face_ssim_net"] <= 1
+    assert all(k.endswith("_pasted") for k in real["paired_pasted"])
+    assert set(real["model_beats"]) == set(B.NAMES) and real["model_beats_sentence"]
+    assert [g["group"] for g in extras["gallery"]] == ["vitonhd", "dresscode_upper_body"]
+    assert len(real_rows(real)) == 2 + len(B.NAMES)
+    page = real_table_html(real)
+    assert "keep_trunk (no network)" in page and "mean_fill (no network, uses the GT garment region)" in page
+    assert real_paired(ck, tmp_path / "absent")[0].startswith("not computed: no real data at")

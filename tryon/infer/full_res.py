@@ -1,0 +1,81 @@
+"""The try-on at the person photo's own resolution (the ``trunk_compose`` fusion's output, composed
+full size instead of upsampled from the network's working size).
+
+The networks run at the working size S (128 px by default). What they decide is resolution-free: the
+sampling grid (for every person pixel, its normalised position in the flat garment), the composition
+gate and the painted image. So the grid is upsampled to the padded person photo
+(:func:`tryon.geometry.upsample_grid`: its displacement from the identity, bilinear, so the identity
+stays the identity and a shift stays a shift) and the **original garment photo** is sampled
+there (prints, logos and stripes keep their detail); the garment mask is warped the same way; the
+trunk mask comes from the parse map at full size; only the painted image (new skin, shading) is
+upsampled. Then :func:`tryon.nets.fusion.compose`, the same formula as in training, makes the image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from tryon.data import labels, preprocess
+from tryon.geometry import upsample_grid, warp
+from tryon.nets.fusion import compose
+
+
+def warp_full_resolution(
+    grid: torch.Tensor, pad, size: tuple[int, int], garment: np.ndarray, garment_mask: np.ndarray
+) -> dict[str, torch.Tensor]:
+    """Sample the garment photo at its own resolution by a working-size grid.
+
+    ``grid`` [1, 2, S, S]: for every pixel of the padded person square, its normalised (x, y) in the
+    padded garment square (``align_corners=False``); ``pad``: the person photo's pad box
+    (:func:`tryon.data.preprocess.square`); ``size``: the person photo's (H, W); ``garment`` uint8
+    [h, w, 3] and ``garment_mask`` bool [h, w] at their own size. Returns ``warped`` [1, 3, H, W] in
+    [-1, 1] and ``warped_mask`` [1, 1, H, W] in [0, 1]."""
+    h, w = size
+    left, top = int(pad[0]), int(pad[1])
+    side = max(h, w)  # the padded square the network saw, at the photo's resolution
+    full = upsample_grid(grid.float().cpu(), (side, side))  # the identity stays the identity
+    full = full[..., top : top + h, left : left + w]  # [1, 2, H, W], normalised garment coordinates
+    g_sq, _ = preprocess.pad_to_square(garment, 0)  # the garment's own square: same normalised frame
+    m_sq, _ = preprocess.pad_to_square(garment_mask.astype(np.uint8), 0)
+    return {
+        "warped": warp(preprocess.rgb_to_tensor(g_sq)[None], full),  # [1, 3, H, W]
+        "warped_mask": warp(torch.from_numpy(m_sq.astype(np.float32))[None, None], full),  # [1, 1, H, W]
+    }
+
+
+def full_resolution(
+    out: dict,
+    pad,
+    person: np.ndarray,
+    parse: np.ndarray,
+    garment: np.ndarray,
+    garment_mask: np.ndarray,
+    category: str = "upper_body",
+) -> dict[str, torch.Tensor]:
+    """``out``: the network's outputs for one pair at the working size (``grid`` [1, 2, S, S],
+    ``gate`` and ``rendered``); ``pad``: the person photo's pad box (:func:`tryon.data.preprocess.square`).
+    ``person`` uint8 [H, W, 3] with its CIHP ``parse`` [H, W]; ``garment`` uint8 [h, w, 3] with
+    ``garment_mask`` bool [h, w], at their own sizes. Returns ``tryon``, ``warped`` [3, H, W] in
+    [-1, 1] and ``warped_mask``, ``keep`` [1, H, W] in [0, 1]."""
+    h, w = person.shape[:2]
+
+    def up(x: torch.Tensor) -> torch.Tensor:  # [1, C, S, S] -> [1, C, H, W], the photo's own grid
+        return preprocess.unpad(x.float().cpu(), pad, (w, h))
+
+    wf = warp_full_resolution(out["grid"], pad, (h, w), garment, garment_mask)
+    keep_region = torch.from_numpy(labels.trunk_mask(parse, category).astype(np.float32))[None, None]
+    fused = compose(
+        up(out["rendered"]),
+        up(out["gate"]).clamp(0, 1) * wf["warped_mask"],
+        wf["warped"],
+        wf["warped_mask"],
+        preprocess.rgb_to_tensor(person)[None],
+        keep_region,
+    )
+    return {
+        "tryon": fused["tryon"][0],
+        "warped": wf["warped"][0],
+        "warped_mask": wf["warped_mask"][0],
+        "keep": fused["keep"][0],
+    }
