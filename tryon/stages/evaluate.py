@@ -20,7 +20,6 @@ from tryon.config import Params
 from tryon.data.dataset import TryOnDataset, UnpairedSynthetic
 from tryon.data.io import DataError
 from tryon.eval import metrics as ev
-from tryon.eval.baselines import NAMES as BASELINE_NAMES  # noqa: F401 (the report reads it here)
 from tryon.stages.train import CodedDataset
 from tryon.train.loop import collate, to_device
 
