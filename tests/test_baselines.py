@@ -120,24 +120,35 @@ def test_better_and_beats_read_each_figure_the_right_way():
 
 
 def test_real_paired_on_the_shared_samples(shared_samples, tmp_path):
-    """One paired pair per subset with a random-weight checkpoint: every row has every figure, the
-    pasted row is labelled, the index page shows the table."""
+    """The real split's first test pairs with a random-weight checkpoint as both models: every row has
+    every figure, identical models gain nothing from "real training", the pasted row is labelled,
+    the index page shows the table; without a split every paired pair is a test pair."""
     import test_infer
 
+    from tryon.data.real import split_table
     from tryon.stages.evaluate import real_paired
     from tryon.viz.report import real_rows, real_table_html
 
     ck = test_infer._save_ckpt(tmp_path / "model.pt")
-    real, extras = real_paired(ck, shared_samples, max_pairs=1, n_gallery=1)
-    assert real["n_test_pairs"] == 2 and set(real["baselines"]) == set(B.NAMES)
-    for row in (real["paired"], *real["baselines"].values()):
+    split_table(shared_samples, 0.3, 0).to_csv(tmp_path / "split.csv", index=False)
+    real, extras = real_paired(
+        ck, shared_samples, max_pairs=4, n_gallery=1, split_csv=tmp_path / "split.csv", synthetic_only=ck
+    )
+    assert real["n_test_pairs"] == 4 and set(real["baselines"]) == set(B.NAMES)
+    assert real["split"].startswith("the paired test pairs of the real split")
+    for row in (real["paired"], real["synthetic_only"], *real["baselines"].values()):
         assert set(FIGURES) <= set(row)
         assert all(0 <= row[k] <= 1 for k in ("ssim_net", "garment_ssim", "garment_edge_ssim", "l1"))
-    assert 0 <= real["paired"]["face_ssim_net"] <= 1
+    for row in (real["paired"], real["synthetic_only"]):
+        assert 0 <= row["face_ssim_net"] <= 1 and 0 <= row["warp_mask_iou"] <= 1
+    assert all(v == 0 for v in real["real_training_gain"].values())  # the same weights twice
     assert all(k.endswith("_pasted") for k in real["paired_pasted"])
     assert set(real["model_beats"]) == set(B.NAMES) and real["model_beats_sentence"]
-    assert [g["group"] for g in extras["gallery"]] == ["vitonhd", "dresscode_upper_body"]
-    assert len(real_rows(real)) == 2 + len(B.NAMES)
+    assert [g["group"] for g in extras["gallery"]][0] == "vitonhd" and len(extras["gallery"]) == 2
+    assert {"synthetic_only", "synthetic_only_warped", "paired_warped"} <= set(extras["gallery"][0])
+    assert len(real_rows(real)) == 3 + len(B.NAMES)
     page = real_table_html(real)
     assert "keep_trunk (no network)" in page and "mean_fill (no network, uses the GT garment region)" in page
+    alone, _ = real_paired(ck, shared_samples, max_pairs=1)
+    assert alone["split"].startswith("every paired real pair") and isinstance(alone["synthetic_only"], str)
     assert real_paired(ck, tmp_path / "absent")[0].startswith("not computed: no real data at")

@@ -31,6 +31,8 @@ def test_contract_keys_shapes_ranges(folder):
     assert d["has_contour"].item() is True and d["flow_valid"].sum() > 0
     assert torch.equal(d["worn_mask"][0] > 0, d["parse"] == CIHP.UPPER_CLOTHES)
     assert torch.equal(d["trunk"], d["person"] * d["trunk_mask"])
+    assert torch.equal(d["keep"], d["person"] * d["keep_mask"])
+    assert (d["keep_mask"] >= d["trunk_mask"]).all()
     assert not (d["trunk_mask"][0].bool() & (d["parse"] == CIHP.UPPER_CLOTHES)).any()
     assert d["text"].startswith("height ") and not math.isnan(d["height_cm"])
     assert ds.texts == [ds[i]["text"] for i in range(len(ds))]
@@ -66,8 +68,9 @@ def test_prepare_stage_tiny(tmp_path):
     from tryon.stages import prepare
 
     base = BaseConfig(image_size=64, seed=1)
-    cfg = PrepareConfig(n_train=6, n_test=3, real_samples_dir=str(tmp_path / "absent"), workers=1)
+    cfg = PrepareConfig(n_train=6, n_test=3, real_root=str(tmp_path / "absent"), workers=1)
     m = prepare.run(base, cfg, tmp_path / "out")
+    assert m["real"] == f"not computed: no real data at {tmp_path / 'absent'}"
     assert m["n_train"] == 6 and m["n_test"] == 3 and m["samples_per_s"] > 0
     assert m["gt_mae_255_mean"] < 2 and m["shared_garments_train_test"] == 0 and m["real_pairs_loaded"] == 0
     import pandas as pd

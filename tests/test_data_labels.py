@@ -86,3 +86,31 @@ def test_preprocess_person_keys_and_ranges():
     assert out["person"].min() >= -1 and out["person"].max() <= 1
     assert out["pad"].tolist() == [5, 0, 5, 0] and out["orig_size"].tolist() == [30, 40]
     assert out["person"][:, :, :2].eq(-1).all()  # zero-padded side is black (-1 after normalising)
+
+
+def test_keep_mask_is_the_trunk_mask_plus_the_background_and_the_arms():
+    """The fusion keeps the trunk regions, the background and the arm skin; the replaced garment is
+    not kept."""
+    from tryon.data.labels import CIHP, keep_mask, trunk_mask
+
+    parse = np.array(
+        [[CIHP.BACKGROUND, CIHP.FACE, CIHP.UPPER_CLOTHES], [CIHP.UPPER_CLOTHES, CIHP.PANTS, CIHP.BACKGROUND]],
+        dtype=np.uint8,
+    )
+    keep = keep_mask(parse, "upper_body")
+    assert keep.tolist() == [[True, True, False], [False, True, True]]
+    assert (keep == (trunk_mask(parse, "upper_body") | (parse == CIHP.BACKGROUND))).all()
+    arm = np.full((3, 3), CIHP.LEFT_ARM, np.uint8)
+    assert keep_mask(arm, "upper_body").all() and not trunk_mask(arm, "upper_body").all()
+    assert not trunk_mask(parse, "upper_body")[0, 0]  # the trunk map itself removes the background
+
+
+def test_protect_mask_keeps_the_garment_off_the_head_feet_and_the_other_category():
+    from tryon.data.labels import CIHP, protect_mask
+
+    parse = np.array([[CIHP.FACE, CIHP.UPPER_CLOTHES, CIHP.PANTS, CIHP.LEFT_SHOE, CIHP.LEFT_ARM]], np.uint8)
+    assert protect_mask(parse, "upper_body").tolist() == [[True, False, True, True, False]]
+    assert protect_mask(parse, "lower_body").tolist() == [[True, True, False, True, True]]
+    assert protect_mask(parse, "dresses").tolist() == [[True, False, False, True, False]]
+    with pytest.raises(ValueError, match="category"):
+        protect_mask(parse, "hats")

@@ -27,12 +27,16 @@ KEYS = {
     "parse",
     "trunk_mask",
     "trunk",
+    "keep",
+    "keep_mask",
+    "protect_mask",
     "contour",
     "has_contour",
     "gt_grid",
     "flow_valid",
     "pad",
     "orig_size",
+    "is_real",
 }
 
 
@@ -48,10 +52,10 @@ def test_every_pair_loads_with_correct_shapes(shared_samples, subset):
             d = ds[i]
             n += 1
             assert set(d) == KEYS
-            for k in ("person", "garment", "trunk", "contour"):
+            for k in ("person", "garment", "trunk", "keep", "contour"):
                 assert d[k].shape == (3, S, S) and d[k].dtype == torch.float32
                 assert d[k].min() >= -1 and d[k].max() <= 1
-            for k in ("garment_mask", "worn_mask", "trunk_mask", "flow_valid"):
+            for k in ("garment_mask", "worn_mask", "trunk_mask", "keep_mask", "protect_mask", "flow_valid"):
                 assert d[k].shape == (1, S, S) and set(d[k].unique().tolist()) <= {0.0, 1.0}
             assert d["parse"].shape == (S, S) and d["parse"].dtype == torch.int64 and d["parse"].max() < 20
             assert d["gt_grid"].shape == (2, S, S) and d["flow_valid"].sum() == 0 and not d["has_contour"]
@@ -77,6 +81,8 @@ def test_trunk_keeps_face_and_neck_and_removes_garment(shared_samples, subset):
         assert g.sum() > 100 and not m[g].any()
         # the trunk image is the person inside the mask and zero elsewhere
         assert torch.equal(d["trunk"], d["person"] * d["trunk_mask"])
+    assert torch.equal(d["keep"], d["person"] * d["keep_mask"])
+    assert (d["keep_mask"] >= d["trunk_mask"]).all()
 
 
 def test_layout_detection(shared_samples):

@@ -64,11 +64,11 @@ def test_fusion_with_an_all_kept_mask_returns_the_photo():
         warped,
         torch.zeros(2, 1, S, S),
         torch.zeros(2, 3, S, S),
-        trunk=photo,
-        trunk_mask=torch.ones(2, 1, S, S),
+        keep=photo,
+        keep_mask=torch.ones(2, 1, S, S),
     )
     assert torch.equal(out["tryon"], photo)
-    with pytest.raises(ValueError, match="trunk_compose needs the trunk map"):
+    with pytest.raises(ValueError, match="trunk_compose needs the kept photo"):
         fusion(warped, torch.zeros(2, 1, S, S), torch.zeros(2, 3, S, S))
     with pytest.raises(ValueError, match="trunk_compose"):
         build_fusion("trunk")
@@ -92,7 +92,8 @@ def test_compose_puts_the_garment_over_the_trunk_and_paints_the_rest():
 
 def test_try_on_has_the_photo_size_for_vitonhd_and_other_aspects(tmp_path):
     """768 x 1024 (VITON-HD) and a landscape photo through TryOn with a random-weight checkpoint of
-    the default (trunk_compose) architecture; the kept pixels away from the new garment are the photo's."""
+    the default (trunk_compose) architecture; the kept pixels away from the new garment are the photo's,
+    and the face (protected) is always kept."""
     import test_infer
 
     from tryon.infer.model import Inputs, TryOn
@@ -112,11 +113,13 @@ def test_try_on_has_the_photo_size_for_vitonhd_and_other_aspects(tmp_path):
         assert res.image.shape == person.shape and res.network.shape == person.shape
         assert np.array_equal(res.image[res.kept], person[res.kept])  # kept: the photo's own pixels
         assert not res.kept[parse == labels.CIHP.UPPER_CLOTHES].any()  # the old garment never is
+        assert not res.warped_mask[parse == labels.CIHP.FACE].any()  # the garment never lands on a face
+        assert res.kept[parse == labels.CIHP.FACE].all()
 
 
 def test_trunk_pixels_are_the_photo_where_no_garment_lands():
     """A grid that reads outside the garment everywhere (no garment lands): the face and the background
-    kept by the trunk mask are the photo's own full-resolution pixels, the old garment is painted."""
+    (the kept regions) are the photo's own full-resolution pixels, the old garment is painted."""
     rng = np.random.default_rng(3)
     person = rng.integers(0, 256, (120, 90, 3), dtype=np.uint8)
     parse = np.zeros((120, 90), np.uint8)
@@ -126,7 +129,7 @@ def test_trunk_pixels_are_the_photo_where_no_garment_lands():
     garment = np.full((50, 40, 3), 30, np.uint8)
     full = full_resolution(_out(far), (15, 0, 15, 0), person, parse, garment, np.ones((50, 40), bool))
     img = ((full["tryon"].permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()
-    keep = labels.trunk_mask(parse)
-    assert keep[parse == labels.CIHP.FACE].all()
+    keep = labels.keep_mask(parse)
+    assert keep[parse == labels.CIHP.FACE].all() and keep[parse == labels.CIHP.BACKGROUND].all()
     assert np.array_equal(img[keep], person[keep])
     assert (img[parse == labels.CIHP.UPPER_CLOTHES] == 128).all()  # painted (here: grey 0 in [-1, 1])

@@ -47,7 +47,7 @@ MIN_FIGURES = {
     "02_encode": 2,
     "03_contour": 4,
     "04_warp": 6,
-    "05_train": 2,
+    "05_train": 2 + 2 * paths.SHARED_SAMPLES.is_dir(),  # + the real phase's curves and train pairs
     "06_evaluate": 4 + 3 * paths.SHARED_SAMPLES.is_dir(),  # + the real try-on and baseline galleries
 }
 
@@ -123,13 +123,25 @@ def test_tiny_repro_end_to_end(tiny_repo):
     index = (tiny_repo / "reports" / "index.html").read_text()
     if paths.SHARED_SAMPLES.is_dir():
         real = m6["real"]  # the network output and the network-free baselines on paired real pairs
-        assert real["n_test_pairs"] == 8, real  # real_max_pairs 4 per subset
-        for row in (real["paired"], *real["baselines"].values()):
+        assert real["n_test_pairs"] == 4, real  # real_max_pairs 4 of the real split's test pairs
+        assert real["split"].startswith("the paired test pairs of the real split"), real["split"]
+        for row in (real["paired"], real["synthetic_only"], *real["baselines"].values()):
             for k in ("ssim_net", "garment_ssim", "garment_edge_ssim", "l1", "sharpness_ratio"):
                 assert isinstance(row[k], float) and row[k] == row[k], (k, row)
+        for row in (real["paired"], real["synthetic_only"]):
+            assert 0 <= row["warp_mask_iou"] <= 1 and 0 <= row["face_ssim_net"] <= 1, row
+        m5 = json.loads((tiny_repo / "metrics" / "05_train.json").read_text())
+        phase = m5["real_phase"]  # the mixed phase ran on the real split's train persons
+        assert phase["steps"] == 2 and phase["real_train_pairs"] == 28, phase
+        assert {"syn/rec", "real/rec", "real/smooth"} <= set(phase["final"]), phase["final"]
+        assert set(m6["forgetting"]["relative_change"]) == {"ssim", "psnr", "l1", "epe_px", "warp_mask_iou"}
+        m1 = json.loads((tiny_repo / "metrics" / "01_prepare.json").read_text())
+        assert m1["real"]["persons_in_both"] == 0 and m1["real"]["n_test_pairs"] == 12, m1["real"]
         assert "naive_paste (no network, uses the GT garment region)" in index
     else:
         assert m6["real"].startswith("not computed: no real data at"), m6["real"]
+        m5 = json.loads((tiny_repo / "metrics" / "05_train.json").read_text())
+        assert m5["real_phase"].startswith("not computed: no real data at"), m5["real_phase"]
     if paths.SHARED_SAMPLES.is_dir():
         for subset in ("vitonhd", "dresscode"):
             for path_name, r in m6["real_samples"][subset].items():

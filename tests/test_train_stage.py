@@ -19,7 +19,14 @@ def _params(**train):
         {
             "base": {"image_size": 64, "device": "cpu", "num_threads": 1},
             "01_prepare": {"n_train": 12, "n_test": 4},
-            "05_train": {"steps": 4, "batch_size": 2, "log_every": 1, "checkpoint_every": 2, **train},
+            "05_train": {
+                "steps": 4,
+                "real_steps": 2,
+                "batch_size": 2,
+                "log_every": 1,
+                "checkpoint_every": 2,
+                **train,
+            },
         },
     )
     return config.parse_params(raw)
@@ -43,8 +50,24 @@ def test_same_seed_same_final_loss(tiny_root):
     a, _ = _final(tiny_root)
     b, m = _final(tiny_root)
     assert abs(a - b) < 1e-6
-    assert set(m["test_loss"]) == {"style", "warp_vgg", "warp_mask", "rec", "flow", "contour_l1", "total"}
+    terms = {"style", "warp_vgg", "warp_mask", "rec", "flow", "contour_l1", "smooth", "total"}
+    assert set(m["test_loss"]) == set(m["synthetic_only_test_loss"]) == terms
     assert m["vgg_weights"].startswith("random(") and m["device"] == "cpu"
+
+
+def test_real_phase_runs_after_the_synthetic_one(tiny_root, shared_samples):
+    """With the real split of the shared samples: the mixed phase runs from the synthetic weights,
+    1 real + 1 synthetic sample per batch, each term logged per source; synthetic_only.pt differs from
+    the shipped model.pt."""
+    _, m = _final(tiny_root)
+    phase = m["real_phase"]
+    assert phase["steps"] == 2 and phase["real_per_batch"] == 1 and phase["real_train_pairs"] == 28
+    assert {f"{s}/{t}" for s in ("syn", "real") for t in ("rec", "warp_mask")} <= set(phase["final"])
+    a = torch.load(tiny_root / "data" / "05_train" / "synthetic_only.pt", weights_only=False)["model"]
+    b = torch.load(tiny_root / "data" / "05_train" / "model.pt", weights_only=False)["model"]
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    _, off = _final(tiny_root, real_steps=0)
+    assert off["real_phase"].startswith("not used")
 
 
 def test_resume_continues_exactly(tiny_root):

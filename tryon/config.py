@@ -67,11 +67,22 @@ class BaseConfig:
 class PrepareConfig:
     """Stage 01_prepare: generate the synthetic wardrobe and/or import real samples."""
 
-    source: Literal["synthetic", "vitonhd", "dresscode"] = _f("synthetic")
+    source: Literal["synthetic", "real", "mixed"] = _f(
+        "mixed",
+        doc="05's last phase trains on: synthetic only, real only, or mixed (03/04 pretrain on synthetic)",
+    )
     n_train: int = _f(512, ge=1)
     n_test: int = _f(64, ge=1)
     garment_dir: str = _f("", doc="folder of real flat garment photos; '' = procedural garments")
-    real_samples_dir: str = _f("../shared/data/vton-samples", doc="shown in the report when present")
+    real_root: str = _f(
+        "../shared/data/vton-samples",
+        doc="official VITON-HD / Dress Code folder, or the flat vton-samples layout; absent = no real parts",
+    )
+    real_test_fraction: float = _f(
+        0.3, gt=0, le=0.9, doc="flat layout: test share of the persons, split per (subset, category)"
+    )
+    real_split_seed: int = _f(0, ge=0, doc="flat layout: the shuffle of that split")
+    real_text_csv: str = _f("", doc="CSV person,text of real body texts; '' = estimated from the parse")
     n_preview: int = _f(8, ge=1, doc="samples in the report grid")
     workers: int = _f(0, ge=0, doc="generator processes; 0 = up to 2 (the files do not depend on it)")
 
@@ -90,7 +101,9 @@ class EncodeConfig:
 class ContourConfig:
     """Stage 03_contour: pretrain text MLP + contour generator."""
 
-    steps: int = _f(4000, ge=1, doc="silhouette IoU 0.877 at 1500, 0.898 at 3000 (CPU runs, batch 4)")
+    steps: int = _f(
+        3000, ge=1, doc="silhouette IoU 0.877 at 1500, 0.898 at 3000, 0.905 at 4000 (CPU, batch 4)"
+    )
     batch_size: int = _f(4, ge=1)
     lr: float = _f(1e-3, gt=0)
     base_channels: int = _f(16, ge=1, doc="first encoder width (16-32-64-128-256 in the method)")
@@ -122,7 +135,9 @@ class WarpConfig:
     contour_source: Literal["generated", "ground_truth", "trunk"] = _f(
         "ground_truth", doc="person side of the warp in training: GT or stage-03 contour, or the trunk map"
     )
-    steps: int = _f(800, ge=1)
+    steps: int = _f(
+        640, ge=1, doc="EPE 1.37% of the width at 800 (CPU, batch 8); 640 keeps make repro in 30 min"
+    )
     batch_size: int = _f(8, ge=1)
     lr: float = _f(1e-3, gt=0)
     lr_schedule: Literal["constant", "cosine"] = _f("cosine", doc="cosine = anneal to 0 over the steps")
@@ -153,6 +168,15 @@ class TrainConfig:
     lambda_contour: float = _f(
         1.0, ge=0, doc="pixel L1 of the contour to the GT contour image (departure, as in 03)"
     )
+    lambda_smooth: float = _f(0.1, ge=0, doc="flow smoothness on real pairs (no GT flow; departure)")
+    real_steps: int = _f(
+        300, ge=0, doc="steps of the real / mixed phase after the synthetic one (01_prepare.source)"
+    )
+    real_fraction: float = _f(0.5, gt=0, le=1, doc="real samples per batch in that phase (mixed)")
+    real_lr: float = _f(5e-4, gt=0, doc="learning rate of that phase (cosine-annealed to 0)")
+    real_lambda_warp: float = _f(
+        3.0, ge=0, doc="λ1 (L_warp) in that phase: dev-split warp IoU 0.65 at 1, 0.71 at 3 (200 steps)"
+    )
     fusion: Literal["trunk_compose", "compose", "unet"] = _f(
         "trunk_compose",
         doc="trunk_compose: trunk map in, its pixels kept (METHOD.md 2, 5); compose / unet: without it",
@@ -179,7 +203,7 @@ class EvaluateConfig:
     lpips_weights: str = _f("", doc="local LPIPS backbone weights; '' = LPIPS not computed")
     inception_weights: str = _f("", doc="local FID Inception weights; '' = FID/KID not computed")
     real_max_pairs: int = _f(
-        0, ge=0, doc="real pairs per subset run through tryon try-on in the report; 0 = all"
+        0, ge=0, doc="real pairs per subset through tryon try-on, and real test pairs measured; 0 = all"
     )
 
 

@@ -2,9 +2,10 @@
 
 ``ds[i]`` keys (S = image size):
 - "id", "text", "body_type", "build", "garment_type": str; "height_cm", "weight_kg": float (nan unknown)
-- "person", "garment", "contour", "trunk": float32 [3, S, S] in [-1, 1]
-- "garment_mask", "worn_mask", "trunk_mask", "flow_valid": float32 [1, S, S] in {0, 1}
-- "parse": int64 [S, S] CIHP ids; "has_contour": bool tensor
+- "person", "garment", "contour", "trunk", "keep": float32 [3, S, S] in [-1, 1]
+- "garment_mask", "worn_mask", "trunk_mask", "keep_mask", "flow_valid": float32 [1, S, S] in {0, 1}
+  ("keep": the photo on "keep_mask", the trunk regions plus the background: what the fusion keeps)
+- "parse": int64 [S, S] CIHP ids; "has_contour", "is_real": bool tensors
 - "gt_grid": float32 [2, S, S], (x, y) in the flat garment, normalised [-1, 1], align_corners=False:
   ``F.grid_sample(garment[None], gt_grid.permute(1, 2, 0)[None], align_corners=False)`` reproduces the worn
   garment inside flow_valid (zeros of flow_valid on real data, where gt_grid is the identity)
@@ -111,12 +112,14 @@ class TryOnDataset(Dataset):
             "parse": torch.from_numpy(parse.astype(np.int64)),
             "trunk_mask": tmask,
             "trunk": trunk,
+            **preprocess.kept(p, parse),
             "contour": preprocess.rgb_to_tensor(contour),
             "has_contour": torch.tensor(True),
             "gt_grid": _resize_grid(torch.from_numpy(grid.astype(np.float32)), size),
             "flow_valid": preprocess.mask_to_tensor(valid),
             "pad": torch.zeros(4, dtype=torch.int64),
             "orig_size": torch.tensor([s0, s0], dtype=torch.int64),
+            "is_real": torch.tensor(False),
         }
 
 
@@ -241,6 +244,7 @@ class RealPairsDataset(Dataset):
                 "has_contour": torch.tensor(False),
                 "gt_grid": identity_grid(S),
                 "flow_valid": torch.zeros(1, S, S),
+                "is_real": torch.tensor(True),
             }
         )
         return out

@@ -179,6 +179,37 @@ def category_garment_mask(parse, category: str = "upper_body"):
     return isin(parse, CATEGORY_GARMENT[category])
 
 
+def keep_mask(parse: np.ndarray, category: str = "upper_body") -> np.ndarray:
+    """What the try-on keeps of the photo, bool [H, W]: the method's trunk mask (:func:`trunk_mask`)
+    plus the background and the visible arm skin. The trunk map (the contour generator's input,
+    [0121]-[0124]) removes both; the fusion keeps them (METHOD.md step 5) because a garment change
+    does not move them: where the new garment lands on them it covers them (the fusion's
+    ``keep_mask * (1 - warped_mask)``), elsewhere they stay as photographed. Only the old garment's
+    pixels are painted anew (skin where a shorter sleeve uncovers the arm)."""
+    parse = np.asarray(parse)
+    return trunk_mask(parse, category) | isin(parse, (CIHP.BACKGROUND, *ARMS))
+
+
+#: where no garment lands, whatever its category: the head and the feet
+HEAD_AND_FEET = (CIHP.HAT, CIHP.HAIR, CIHP.SUNGLASSES, CIHP.FACE, CIHP.LEFT_SHOE, CIHP.RIGHT_SHOE)
+#: and per category: an upper garment not on the legs and lower clothes, a lower one not on the arms
+#: and the upper clothes
+PROTECTED = {
+    "upper_body": (*HEAD_AND_FEET, CIHP.PANTS, CIHP.SKIRT, CIHP.LEFT_LEG, CIHP.RIGHT_LEG, CIHP.SOCKS),
+    "lower_body": (*HEAD_AND_FEET, CIHP.UPPER_CLOTHES, CIHP.COAT, CIHP.LEFT_ARM, CIHP.RIGHT_ARM, CIHP.GLOVE),
+    "dresses": HEAD_AND_FEET,
+}
+
+
+def protect_mask(parse: np.ndarray, category: str = "upper_body") -> np.ndarray:
+    """Where the new garment of ``category`` never lands, bool [H, W] (:data:`PROTECTED`): the fusion
+    takes the warped garment's mask off these pixels, so a stray piece of the warp cannot cover a face,
+    shoes, or (upper garment) the trousers and legs."""
+    if category not in PROTECTED:
+        raise ValueError(f"category: expected one of {list(PROTECTED)}, got {category!r}")
+    return isin(parse, PROTECTED[category])
+
+
 def trunk_mask(parse: np.ndarray, category: str = "upper_body") -> np.ndarray:
     """The method's body trunk mask m ([0121]-[0124]), bool [H, W] from a CIHP parse map int [H, W].
 

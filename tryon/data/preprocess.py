@@ -95,11 +95,24 @@ def trunk(
     return person * m, m
 
 
+def kept(person: torch.Tensor, parse: np.ndarray, category: str = "upper_body") -> dict[str, torch.Tensor]:
+    """What the fusion keeps of the photo (:func:`tryon.data.labels.keep_mask`: the trunk regions, the
+    background and the arms): ``keep`` [3, S, S] (removed pixels 0), ``keep_mask`` [1, S, S] in {0, 1},
+    and ``protect_mask`` [1, S, S]: where the new garment never lands (:func:`tryon.data.labels.protect_mask`)."""
+    parse = np.asarray(parse)
+    m = mask_to_tensor(labels.keep_mask(parse, category))
+    return {
+        "keep": person * m,
+        "keep_mask": m,
+        "protect_mask": mask_to_tensor(labels.protect_mask(parse, category)),
+    }
+
+
 def preprocess_person(rgb: np.ndarray, parse: np.ndarray, size: int, category: str = "upper_body") -> dict:
     """A person photo and its CIHP parse map -> the contract's person-side tensors plus the pad info.
 
     rgb uint8 [H, W, 3]; parse uint8 [H, W] CIHP ids (same H, W). Returns person, parse, trunk,
-    trunk_mask, worn_mask, pad (int64 [4], original pixels), orig_size (int64 [2], (W, H))."""
+    trunk_mask, keep, keep_mask, worn_mask, pad (int64 [4], original pixels), orig_size (int64 [2], (W, H))."""
     h, w = rgb.shape[:2]
     img, pad = square(rgb, size, "rgb")
     lab, _ = square(parse, size, "labels")
@@ -110,6 +123,7 @@ def preprocess_person(rgb: np.ndarray, parse: np.ndarray, size: int, category: s
         "parse": torch.from_numpy(lab.astype(np.int64)),
         "trunk": tr,
         "trunk_mask": m,
+        **kept(person, lab, category),
         "worn_mask": mask_to_tensor(labels.category_garment_mask(lab, category)),
         "pad": torch.tensor(pad, dtype=torch.int64),
         "orig_size": torch.tensor([w, h], dtype=torch.int64),

@@ -31,6 +31,7 @@ class PairRecord:
     category: str  # upper_body | lower_body | dresses
     labelset: str  # cihp | dresscode
     mode: str  # paired | unpaired
+    densepose: Path | None = None  # DensePose rendering (VITON-HD image-densepose/, Dress Code dense/)
 
 
 def read_pairs(path: Path) -> list[tuple[str, str]]:
@@ -88,6 +89,7 @@ def list_pairs(root: str | os.PathLike, pairs: str | os.PathLike = "paired") -> 
                 category="upper_body",
                 labelset="cihp",
                 mode=m,
+                densepose=root / "image-densepose" / f"{pid}.jpg",
             )
         )
     return recs

@@ -63,6 +63,12 @@ def _resize_grey(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     )
 
 
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two bool masks [H, W]; NaN when both are empty."""
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else math.nan
+
+
 def photo_figures(output: np.ndarray, photo: np.ndarray, garment: np.ndarray) -> dict[str, float]:
     """The :data:`FIGURES` of a try-on ``output`` uint8 [H, W, 3] against the ``photo`` uint8 [H, W, 3],
     with ``garment`` the photo's garment region, bool [H, W]. NaN where the region is empty."""

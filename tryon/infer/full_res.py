@@ -7,7 +7,8 @@ gate and the painted image. So the grid is upsampled to the padded person photo
 (:func:`tryon.geometry.upsample_grid`: its displacement from the identity, bilinear, so the identity
 stays the identity and a shift stays a shift) and the **original garment photo** is sampled
 there (prints, logos and stripes keep their detail); the garment mask is warped the same way; the
-trunk mask comes from the parse map at full size; only the painted image (new skin, shading) is
+kept region (:func:`tryon.data.labels.keep_mask`: trunk and background) comes from the parse map at
+full size; only the painted image (new skin, shading) is
 upsampled. Then :func:`tryon.nets.fusion.compose`, the same formula as in training, makes the image.
 """
 
@@ -64,7 +65,9 @@ def full_resolution(
         return preprocess.unpad(x.float().cpu(), pad, (w, h))
 
     wf = warp_full_resolution(out["grid"], pad, (h, w), garment, garment_mask)
-    keep_region = torch.from_numpy(labels.trunk_mask(parse, category).astype(np.float32))[None, None]
+    protect = torch.from_numpy(labels.protect_mask(parse, category).astype(np.float32))[None, None]
+    wf["warped_mask"] = wf["warped_mask"] * (1 - protect)  # the garment never lands there
+    keep_region = torch.from_numpy(labels.keep_mask(parse, category).astype(np.float32))[None, None]
     fused = compose(
         up(out["rendered"]),
         up(out["gate"]).clamp(0, 1) * wf["warped_mask"],

@@ -125,6 +125,8 @@ class Result:
     seconds: dict = field(default_factory=dict)
     #: bool [H, W]: the photo's pixels the network kept (trunk_compose fusion; None for the others)
     kept: np.ndarray | None = None
+    #: bool [H, W]: the warped garment's mask (> 0.5), within GARMENT_REACH of the old silhouette
+    warped_mask: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,7 +202,9 @@ class TryOn:
             p["trunk"][None].to(dev),
             garment[None].to(dev),
             gmask[None].to(dev),
-            trunk_mask=p["trunk_mask"][None].to(dev),
+            keep=p["keep"][None].to(dev),
+            keep_mask=p["keep_mask"][None].to(dev),
+            protect_mask=p["protect_mask"][None].to(dev),
         )
         t2 = time.perf_counter()
         h, w = inp.person.shape[:2]
@@ -219,7 +223,8 @@ class TryOn:
         body = (p["parse"] != labels.CIHP.BACKGROUND).float()[None, None]  # [1, 1, S, S]
         k = 2 * max(1, round(GARMENT_REACH * S)) + 1
         reach = torch.nn.functional.max_pool2d(body, k, stride=1, padding=k // 2)
-        wmask = (back(out["warped_mask"])[0] > 0.5) & (back(reach.to(out["tryon"].device))[0] > 0.5)
+        placed = full["warped_mask"] if full is not None else back(out["warped_mask"])  # [1, H, W]
+        wmask = (placed[0] > 0.5) & (back(reach.to(out["tryon"].device))[0] > 0.5)
         warped = full["warped"] if full is not None else back(out["warped"])
         warped = warped * wmask + (1 - wmask.float()) * 0.6  # grey outside the mask
         contour = back(out["contour"])
@@ -236,6 +241,7 @@ class TryOn:
             parse_source=inp.parse_source,
             seconds={"preprocess": t1 - t0, "network": t2 - t1, "postprocess": t3 - t2},
             kept=None if full is None else full["keep"][0].numpy() >= 1,
+            warped_mask=wmask.numpy(),
         )
 
     def __call__(self, person, garment, text, paste_back: bool = False, **kw) -> Result:

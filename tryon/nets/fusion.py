@@ -6,17 +6,18 @@ The patent leaves the module open ("an encoder-decoder network or a fixed functi
   composition mask ``alpha``; ``r = alpha * warped + (1 - alpha) * x``. The mask lets the garment
   texture pass through untouched where the warp is right (the usual CP-VTON composition).
 * :class:`UNetFusion` (``fusion: unet``): the same U-Net outputs the try-on image directly.
-* :class:`TrunkComposeFusion` (``fusion: trunk_compose``, the default): the method's trunk map
-  ([0121]-[0124], METHOD.md steps 2 and 5) is an input too, and the output keeps the photo's trunk
-  pixels (face, hair, neck, hands, the clothes not replaced, the background) except where the new
-  garment lands: ``keep = trunk_mask * (1 - warped_mask)``,
-  ``r = keep * trunk + (1 - keep) * (alpha * warped + (1 - alpha) * rendered)``. The U-Net paints only
+* :class:`TrunkComposeFusion` (``fusion: trunk_compose``, the default): the photo's kept regions
+  are an input too (``keep``: the method's trunk map [0121]-[0124] plus the background,
+  :func:`tryon.data.labels.keep_mask`; METHOD.md steps 2 and 5), and the output keeps those pixels
+  (face, hair, neck, hands, the clothes not replaced, the background) except where the new garment
+  lands: ``k = keep_mask * (1 - warped_mask)``,
+  ``r = k * keep + (1 - k) * (alpha * warped + (1 - alpha) * rendered)``. The U-Net paints only
   what changes: the new garment's shading and the skin the old garment hid. :func:`compose` is that
   formula alone, so inference can apply it at the photo's own resolution (:mod:`tryon.infer.full_res`).
 
-Inputs are float32 images in [-1, 1] ([B, 3, H, W]) and the warped garment and trunk masks in {0, 1}
+Inputs are float32 images in [-1, 1] ([B, 3, H, W]) and the warped garment and kept-region masks in {0, 1}
 ([B, 1, H, W]); H and W must be multiples of ``2 ** depth``. Every fusion takes
-``(warped, warped_mask, contour, trunk=None, trunk_mask=None)``; the two without the trunk ignore it.
+``(warped, warped_mask, contour, keep=None, keep_mask=None)``; the two without it ignore it.
 """
 
 from __future__ import annotations
@@ -91,20 +92,21 @@ def compose(
     alpha: torch.Tensor,
     warped: torch.Tensor,
     warped_mask: torch.Tensor,
-    trunk: torch.Tensor,
-    trunk_mask: torch.Tensor,
+    keep: torch.Tensor,
+    keep_mask: torch.Tensor,
 ) -> dict[str, torch.Tensor]:
-    """The trunk-keeping composition (any resolution, all inputs at one size): ``keep = trunk_mask *
-    (1 - warped_mask)``; ``tryon = keep * trunk + (1 - keep) * (alpha * warped + (1 - alpha) *
-    rendered)``. Images [B, 3, H, W] in [-1, 1], masks and ``alpha`` [B, 1, H, W] in [0, 1]."""
-    keep = trunk_mask * (1 - warped_mask)
-    tryon = keep * trunk + (1 - keep) * (alpha * warped + (1 - alpha) * rendered)
-    return {"tryon": tryon, "keep": keep}
+    """The keeping composition (any resolution, all inputs at one size): ``k = keep_mask *
+    (1 - warped_mask)``; ``tryon = k * keep + (1 - k) * (alpha * warped + (1 - alpha) * rendered)``.
+    Images [B, 3, H, W] in [-1, 1] (``keep``: the photo on ``keep_mask``), masks and ``alpha``
+    [B, 1, H, W] in [0, 1]. Returns ``tryon`` and ``keep`` (= k, the pixels kept from the photo)."""
+    k = keep_mask * (1 - warped_mask)
+    tryon = k * keep + (1 - k) * (alpha * warped + (1 - alpha) * rendered)
+    return {"tryon": tryon, "keep": k}
 
 
 class TrunkComposeFusion(nn.Module):
-    """U-Net over [warped, warped_mask, contour, trunk, trunk_mask] -> (rendered RGB, alpha), then
-    :func:`compose`: the photo's trunk pixels are kept, the network paints only what changes."""
+    """U-Net over [warped, warped_mask, contour, keep, keep_mask] -> (rendered RGB, alpha), then
+    :func:`compose`: the photo's kept pixels stay, the network paints only what changes."""
 
     def __init__(self, base_channels: int = 32, depth: int = 3):
         super().__init__()
@@ -115,16 +117,16 @@ class TrunkComposeFusion(nn.Module):
         warped: torch.Tensor,
         warped_mask: torch.Tensor,
         contour: torch.Tensor,
-        trunk: torch.Tensor | None = None,
-        trunk_mask: torch.Tensor | None = None,
+        keep: torch.Tensor | None = None,
+        keep_mask: torch.Tensor | None = None,
     ) -> dict:
-        if trunk is None or trunk_mask is None:
-            raise ValueError("fusion trunk_compose needs the trunk map and its mask (trunk=, trunk_mask=)")
-        out = self.net(torch.cat([warped, warped_mask, contour, trunk, trunk_mask], dim=1))  # [B, 4, H, W]
+        if keep is None or keep_mask is None:
+            raise ValueError("fusion trunk_compose needs the kept photo and its mask (keep=, keep_mask=)")
+        out = self.net(torch.cat([warped, warped_mask, contour, keep, keep_mask], dim=1))  # [B, 4, H, W]
         rendered = torch.tanh(out[:, :3])
         gate = torch.sigmoid(out[:, 3:])  # [B, 1, H, W]: garment texture vs painted, before the mask
         alpha = gate * warped_mask  # never paste garment outside its warped mask
-        fused = compose(rendered, alpha, warped, warped_mask, trunk, trunk_mask)
+        fused = compose(rendered, alpha, warped, warped_mask, keep, keep_mask)
         return {**fused, "alpha": alpha, "gate": gate, "rendered": rendered}
 
 
@@ -133,7 +135,7 @@ KINDS = ("trunk_compose", "compose", "unet")
 
 
 def build_fusion(kind: str, base_channels: int = 32, depth: int = 3) -> nn.Module:
-    """``kind``: ``trunk_compose`` (trunk map in, trunk pixels kept, learned garment composition),
+    """``kind``: ``trunk_compose`` (trunk map and background in and kept, learned garment composition),
     ``compose`` (learned composition mask, no trunk) or ``unet`` (direct encoder-decoder)."""
     if kind == "trunk_compose":
         return TrunkComposeFusion(base_channels, depth)

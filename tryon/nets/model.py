@@ -20,8 +20,10 @@ class TryOnNet(nn.Module):
     """Compose the four sub-networks of the method.
 
     forward(code [B, n] float text code, trunk [B,3,H,W] in [-1,1], garment [B,3,H,W] in [-1,1],
-    garment_mask [B,1,H,W] in {0,1}, trunk_mask= [B,1,H,W] in {0,1}: the trunk map's mask, which the
-    ``trunk_compose`` fusion keeps from the photo) -> dict:
+    garment_mask [B,1,H,W] in {0,1}; keep= [B,3,H,W], keep_mask= [B,1,H,W] in {0,1}: the photo on the
+    regions the ``trunk_compose`` fusion keeps, :func:`tryon.data.labels.keep_mask`; protect_mask=
+    [B,1,H,W]: where the garment never lands, taken off the warped mask the fusion sees,
+    :func:`tryon.data.labels.protect_mask`) -> dict:
 
     - ``body_map`` [B,1,H,W]: the body feature map from the text,
     - ``contour`` [B,3,H,W]: the generated model contour image (in [-1,1]),
@@ -54,7 +56,9 @@ class TryOnNet(nn.Module):
         zero_text: bool = False,
         warp_guide: Literal["contour", "trunk"] = "contour",
         contour_override: torch.Tensor | None = None,
-        trunk_mask: torch.Tensor | None = None,
+        keep: torch.Tensor | None = None,
+        keep_mask: torch.Tensor | None = None,
+        protect_mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         if zero_text:
             code = torch.zeros_like(code)
@@ -63,7 +67,6 @@ class TryOnNet(nn.Module):
         guide_contour = contour if contour_override is None else contour_override
         guide = guide_contour if warp_guide == "contour" else trunk
         warp = self.warp_net(guide, garment, garment_mask)
-        fused = self.fusion(
-            warp["warped"], warp["warped_mask"], guide_contour, trunk=trunk, trunk_mask=trunk_mask
-        )
+        placed = warp["warped_mask"] if protect_mask is None else warp["warped_mask"] * (1 - protect_mask)
+        fused = self.fusion(warp["warped"], placed, guide_contour, keep=keep, keep_mask=keep_mask)
         return {"body_map": body_map, "contour": contour, **warp, **fused}

@@ -50,7 +50,14 @@ def per_sample_metrics(model, dataset, device, batch_size: int = 8, **forward_kw
         idx = list(range(start, min(start + batch_size, len(dataset))))
         b = to_device(collate([dataset[i] for i in idx]), device)
         out = model(
-            b["code"], b["trunk"], b["garment"], b["garment_mask"], trunk_mask=b["trunk_mask"], **forward_kw
+            b["code"],
+            b["trunk"],
+            b["garment"],
+            b["garment_mask"],
+            keep=b["keep"],
+            keep_mask=b["keep_mask"],
+            protect_mask=b["protect_mask"],
+            **forward_kw,
         )
         worn = b["worn_mask"]
         cols = {
@@ -122,6 +129,7 @@ def run(params: Params, root: Path | None = None) -> tuple[dict, dict]:
         and abl["full"]["warp_mask_iou"] > abl["trunk_guided_warp"]["warp_mask_iou"]
     )
     metrics["fair_ablation"] = fair_ablation(root)
+    metrics["forgetting"] = forgetting(root, test, metrics["ablations"]["full"], device)
     extras["rows"] = results
     extras["test"] = test
     return metrics, extras
@@ -143,15 +151,48 @@ def perceptual(model, test, tryon: torch.Tensor, w: dict, device) -> dict:
             b = to_device(collate([test[i] for i in idx]), device)
             nxt = to_device(collate([test[(i + 1) % len(test)] for i in idx]), device)
             unpaired.append(
-                model(b["code"], b["trunk"], nxt["garment"], nxt["garment_mask"], trunk_mask=b["trunk_mask"])[
-                    "tryon"
-                ].cpu()
+                model(
+                    b["code"],
+                    b["trunk"],
+                    nxt["garment"],
+                    nxt["garment_mask"],
+                    keep=b["keep"],
+                    keep_mask=b["keep_mask"],
+                    protect_mask=b["protect_mask"],
+                )["tryon"].cpu()
             )
         u = perceptual_metrics(torch.cat(unpaired), real, "", w["inception_weights"], device=device)
         out["unpaired_fid"], out["unpaired_kid"] = u["fid"], u["kid"]
     else:
         out["unpaired_fid"], out["unpaired_kid"] = out["fid"], out["kid"]
     return out
+
+
+def forgetting(root: Path, test, shipped: dict, device) -> dict | str:
+    """The synthetic test figures of the synthetic-only model (``05_train/synthetic_only.pt``) beside
+    the shipped one's, and each relative change: does the real phase forget the synthetic task?"""
+    from tryon.stages.train import SYNTHETIC_ONLY
+
+    path = root / "data" / "05_train" / SYNTHETIC_ONLY
+    if not path.is_file():
+        return f"not computed: no {path.name} (05_train ran no real phase)"
+    model, _ = load_model(path, device)
+    rows, _ = per_sample_metrics(model, test, device)
+    before = ev.summarise(rows, [], METRICS)["overall"]
+    change = {
+        m: (shipped[m] - before[m]) / abs(before[m]) if before[m] else math.nan
+        for m in ("ssim", "psnr", "l1", "epe_px", "warp_mask_iou")
+    }
+    return {
+        "synthetic_only": before,
+        "shipped": {m: shipped[m] for m in before},
+        "relative_change": change,
+        # better or at most 5% worse on every figure (l1 and epe: lower is better)
+        "within_5pct": bool(
+            all(change[m] >= -0.05 for m in ("ssim", "psnr", "warp_mask_iou"))
+            and all(change[m] <= 0.05 for m in ("l1", "epe_px"))
+        ),
+    }
 
 
 def fair_ablation(root: Path) -> dict | str:
@@ -257,83 +298,137 @@ def _means(rows: list[dict]) -> dict[str, float]:
     return {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
 
 
+def real_test_records(samples: Path, split_csv: Path | None) -> tuple[list[tuple[str, object, str]], str]:
+    """The real paired test pairs as (group, record, given body text or None: estimated again from the
+    parse map, as in the split) and what they are: the test rows of
+    the real split (``data/01_prepare/real_split.csv``) when it exists, else every paired pair of the
+    flat samples (no real photo trained on). Group: ``vitonhd`` or ``dresscode_<category>``."""
+    from tryon.data.real import read_split, record_of
+    from tryon.infer.batch import dataset_records
+
+    if split_csv is not None and Path(split_csv).is_file():
+        df = read_split(split_csv)
+        df = df[(df["split"] == "test") & (df["mode"] == "paired")]
+        out = [
+            (
+                r.subset if r.subset == "vitonhd" else f"{r.subset}_{r.category}",
+                record_of(r, samples),
+                r.text if r.text_source == "given" else None,
+            )
+            for r in df.itertuples()
+        ]
+        return (
+            out,
+            f"the paired test pairs of the real split ({Path(split_csv).name}: by person, none trained on)",
+        )
+    out = []
+    for subset in ("vitonhd", "dresscode"):
+        if (samples / subset).is_dir():
+            out += [
+                (subset if subset == "vitonhd" else f"{subset}_{r.category}", r, None)
+                for r in dataset_records(samples / subset, "paired")
+            ]
+    return out, "every paired real pair (no real split: no real photo trained on)"
+
+
 def real_paired(
     checkpoint: Path,
     samples: Path | None = None,
     device: str = "cpu",
-    subsets: tuple[str, ...] = ("vitonhd", "dresscode"),
     max_pairs: int = 0,
     n_gallery: int = 3,
+    split_csv: Path | None = None,
+    synthetic_only: Path | None = None,
 ) -> tuple[dict | str, dict]:
-    """The shipped model and the network-free baselines (:mod:`tryon.eval.baselines`) on every
-    **paired** real pair (the photo is the ground truth), by one code (:func:`tryon.eval.photo.photo_figures`).
+    """The shipped model, the synthetic-only model (``synthetic_only``, when given) and the
+    network-free baselines (:mod:`tryon.eval.baselines`) on the real **paired** test pairs
+    (:func:`real_test_records`; the photo is the ground truth), by one code
+    (:func:`tryon.eval.photo.photo_figures`, plus ``warp_mask_iou`` and ``face_ssim_net``).
 
-    The model's figures (``paired``) are its **network output** (un-padded to the photo's size, no
-    paste-back); the same after paste-back are under ``paired_pasted`` (kept pixels are the photo's by
-    construction). The garment region is the dataset's parse garment of the pair's category. No real
-    photo is used for training, so every paired pair is a test pair. Returns (metrics, or a "not
-    computed" string without real data; extras: example images for the gallery)."""
+    The models' figures are their **network output** (un-padded to the photo's size, no paste-back);
+    the shipped model's after paste-back are under ``paired_pasted`` (kept pixels are the photo's by
+    construction). The garment region is the dataset's parse garment of the pair's category. Returns
+    (metrics, or a "not computed" string without real data; extras: example images for the gallery)."""
     from tryon.eval import baselines as B
-    from tryon.infer.batch import dataset_records
     from tryon.infer.model import TryOn
 
     samples = Path(samples or paths.SHARED_SAMPLES)
     if not samples.is_dir():
         return f"not computed: no real data at {samples}", {}
-    model = TryOn(checkpoint, device)
+    records, what = real_test_records(samples, split_csv)
+    if max_pairs:
+        records = records[:max_pairs]
+    models = {"paired": TryOn(checkpoint, device)}
+    if synthetic_only is not None and Path(synthetic_only).is_file():
+        models["synthetic_only"] = TryOn(synthetic_only, device)
     rows: dict[str, dict[str, list[dict]]] = {}  # group -> row name -> one figure dict per pair
     gallery = []
-    for subset in subsets:
-        if not (samples / subset).is_dir():
-            continue
-        recs = dataset_records(samples / subset, "paired")
-        for rec in recs[:max_pairs] if max_pairs else recs:
-            group = subset if subset == "vitonhd" else f"{subset}_{rec.category}"
-            images, figures = _real_pair(model, rec)
-            for name, fig in figures.items():
-                rows.setdefault(group, {}).setdefault(name, []).append(fig)
-            if len(rows[group]["paired"]) <= (n_gallery if subset == "vitonhd" else 1):
-                gallery.append({"group": group, "name": rec.person_id, **images})
-    every = {n: [f for g in rows.values() for f in g[n]] for n in ("paired", "paired_pasted", *B.NAMES)}
+    for group, rec, text in records:
+        images, figures = _real_pair(models, rec, text)
+        for name, fig in figures.items():
+            rows.setdefault(group, {}).setdefault(name, []).append(fig)
+        if len(rows[group]["paired"]) <= (n_gallery if group == "vitonhd" else 1):
+            gallery.append({"group": group, "name": rec.person_id, **images})
+    names = ("paired", "paired_pasted", *([k for k in models if k != "paired"]), *B.NAMES)
+    every = {n: [f for g in rows.values() for f in g[n]] for n in names}
     if not every["paired"]:
-        return f"not computed: no paired pairs under {samples}", {}
+        return f"not computed: no paired test pairs under {samples}", {}
     pasted = _means(every["paired_pasted"])
     out = {
         "n_test_pairs": len(every["paired"]),
-        "split": "every paired real pair (no real photo is used for training)",
+        "split": what,
         "paired": _means(every["paired"]),
         "paired_pasted": {k if k.endswith("_pasted") else f"{k}_pasted": v for k, v in pasted.items()},
-        "synthetic_only": "the shipped model is trained on synthetic data only: its figures are real.paired",
+        "synthetic_only": _means(every["synthetic_only"])
+        if "synthetic_only" in models
+        else "not computed: the shipped model is the synthetic-only one (no real phase in 05_train)",
         "baselines": {n: _means(every[n]) for n in B.NAMES},
         "baselines_use_gt_region": list(B.USES_GT_REGION),
         "by_group": {g: {n: _means(r) for n, r in d.items()} for g, d in rows.items()},
     }
     out["model_beats"] = beats(out["paired"], out["baselines"])
     out["model_beats_sentence"] = beats_sentence(out["paired"], out["baselines"], BEAT_FIGURES)
+    if isinstance(out["synthetic_only"], dict):
+        out["real_training_gain"] = {
+            k: out["paired"][k] - out["synthetic_only"][k]
+            for k in out["paired"]
+            if k in out["synthetic_only"]
+        }
     return out, {"gallery": gallery}
 
 
-def _real_pair(model, rec) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-    """One paired real pair: the images (person, garment, the network output, the pasted output, each
-    baseline) and the photo figures of each image that is a try-on."""
+def _real_pair(models: dict, rec, text: str | None = None) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """One paired real pair: the images (person, garment, each model's network output and warped garment,
+    the shipped model's pasted output, each baseline) and the photo figures of each try-on image."""
     from tryon.data import labels
     from tryon.eval import baselines as B
     from tryon.eval.face import face_ssim, neck_row
-    from tryon.eval.photo import photo_figures
+    from tryon.eval.photo import mask_iou, photo_figures
     from tryon.infer.batch import read_pair
 
-    inp, gt_parse, _ = read_pair(model, rec)
-    res = model.predict(inp, paste_back=True)
+    shipped = models["paired"]
+    inp, gt_parse, _ = read_pair(shipped, rec, text=text or None)
     region = labels.category_garment_mask(gt_parse, rec.category)
     neck = neck_row(rec.pose, inp.person.shape[0]) if rec.labelset == "dresscode" else None
-    tryons = {"paired": res.network, "paired_pasted": res.image}
-    tryons |= {
-        n: B.make(n, inp.person, gt_parse, inp.garment, inp.garment_mask, rec.category) for n in B.NAMES
-    }
-    figures = {name: photo_figures(img, inp.person, region) for name, img in tryons.items()}
-    figures["paired"]["face_ssim_net"] = face_ssim(res.network, inp.person, gt_parse, neck_y=neck)
-    figures["paired_pasted"]["face_ssim_pasted"] = face_ssim(res.image, inp.person, gt_parse, neck_y=neck)
-    return {"person": inp.person, "garment": inp.garment, **tryons}, figures
+    images = {"person": inp.person, "garment": inp.garment}
+    figures = {}
+    for name, model in models.items():
+        res = model.predict(inp, paste_back=name == "paired")
+        figures[name] = photo_figures(res.network, inp.person, region)
+        figures[name]["warp_mask_iou"] = mask_iou(res.warped_mask, region)
+        figures[name]["face_ssim_net"] = face_ssim(res.network, inp.person, gt_parse, neck_y=neck)
+        images[name] = res.network
+        images[f"{name}_warped"] = res.warped
+        if name == "paired":
+            images["paired_pasted"] = res.image
+            figures["paired_pasted"] = photo_figures(res.image, inp.person, region)
+            figures["paired_pasted"]["face_ssim_pasted"] = face_ssim(
+                res.image, inp.person, gt_parse, neck_y=neck
+            )
+    for n in B.NAMES:
+        images[n] = B.make(n, inp.person, gt_parse, inp.garment, inp.garment_mask, rec.category)
+        figures[n] = photo_figures(images[n], inp.person, region)
+    return images, figures
 
 
 def better(figure: str, a: float, b: float) -> bool:
@@ -381,9 +476,15 @@ def synthetic_baselines(model, dataset, device, batch_size: int = 8) -> dict:
     for start in range(0, len(dataset), batch_size):
         idx = list(range(start, min(start + batch_size, len(dataset))))
         b = to_device(collate([dataset[i] for i in idx]), device)
-        tryon = model(b["code"], b["trunk"], b["garment"], b["garment_mask"], trunk_mask=b["trunk_mask"])[
-            "tryon"
-        ].cpu()
+        tryon = model(
+            b["code"],
+            b["trunk"],
+            b["garment"],
+            b["garment_mask"],
+            keep=b["keep"],
+            keep_mask=b["keep_mask"],
+            protect_mask=b["protect_mask"],
+        )["tryon"].cpu()
         for j in range(len(idx)):
             photo, parse = tensor_to_rgb(b["person"][j].cpu()), b["parse"][j].cpu().numpy()
             garment = tensor_to_rgb(b["garment"][j].cpu())

@@ -72,87 +72,89 @@ def run(base: BaseConfig, cfg: PrepareConfig, out_dir: Path) -> dict:
     """Write the stage's data into ``out_dir`` and return the metrics (all measured here):
     counts, generation speed, GT exactness (MAE /255 inside flow_valid), train/test overlap (0 expected),
     per-attribute counts, hip/shoulder ratio per body type, how well ``annotate`` recovers the synthetic
-    body type and build, and how many real pairs load (when ``real_samples_dir`` exists)."""
+    body type and build; with real data (``real_root``) the real split (``real_split.csv``, written
+    whatever ``source`` is: stage 06 tests on its test persons) and how many real pairs load. The
+    synthetic wardrobe is always made: stages 03 and 04 pretrain on it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics: dict = {"source": cfg.source, "image_size": base.image_size}
-    if cfg.source == "synthetic":
-        from tryon.data.synthetic import generate
-
-        t0 = time.perf_counter()
-        df = generate(
-            out_dir,
-            n=cfg.n_train,
-            size=base.image_size,
-            seed=base.seed,
-            n_test=cfg.n_test,
-            workers=_workers(cfg),
-            garment_dir=resolve(cfg.garment_dir) if cfg.garment_dir else None,
-        )
-        dt = time.perf_counter() - t0
-        metrics.update(
-            {
-                "n_train": int((df["split"] == "train").sum()),
-                "n_test": int((df["split"] == "test").sum()),
-                "generate_s": dt,
-                "samples_per_s": len(df) / dt,
-                "workers": _workers(cfg),
-            }
-        )
-        metrics.update(gt_exactness(out_dir, "test", base.seed))
-        # disjointness: no flat garment image and no body shared by train and test
-        from tryon.data.synthetic import LAYOUT
-
-        shared = _hashes(out_dir / "train" / LAYOUT["garment"]) & _hashes(
-            out_dir / "test" / LAYOUT["garment"]
-        )
-        cols = ["height_cm", "weight_kg", "body_type", "build", "shoulder_w_px", "hip_w_px"]
-        tr = set(map(tuple, df[df.split == "train"][cols].values.tolist()))
-        te = set(map(tuple, df[df.split == "test"][cols].values.tolist()))
-        metrics["shared_garments_train_test"] = len(shared)
-        metrics["shared_bodies_train_test"] = len(tr & te)
-        for col in ("body_type", "build", "garment_type"):
-            metrics[f"count_{col}"] = df[col].value_counts().sort_index().to_dict()
-        ratio = (df["hip_w_px"] / df["shoulder_w_px"]).groupby(df["body_type"]).mean()
-        metrics["hip_to_shoulder_by_type"] = ratio.round(3).to_dict()
-        metrics["height_cm_range"] = [float(df.height_cm.min()), float(df.height_cm.max())]
-        metrics["weight_kg_range"] = [float(df.weight_kg.min()), float(df.weight_kg.max())]
-        metrics.update(annotate_accuracy(out_dir, "test"))
+    metrics.update(synthetic(base, cfg, out_dir))
+    real = resolve(cfg.real_root)
+    if not real.exists():
+        metrics["real"] = f"not computed: no real data at {real}"
     else:
-        metrics.update(import_real(resolve(cfg.real_samples_dir) / cfg.source, out_dir, base.image_size))
-    real = resolve(cfg.real_samples_dir)
-    metrics.update(real_load_check(real, base.image_size) if real.exists() else {"real_pairs_loaded": 0})
+        metrics["real"] = real_split(real, cfg, out_dir)
+    samples = real if (real / "vitonhd").is_dir() or (real / "dresscode").is_dir() else None
+    metrics.update(real_load_check(samples, base.image_size) if samples else {"real_pairs_loaded": 0})
     return metrics
 
 
-def import_real(root: Path, out_dir: Path, size: int) -> dict:
-    """Real source: write a manifest of the pairs and the body-text CSV (estimates unless the folder has
-    a user CSV) into ``out_dir``; training reads them with :class:`~tryon.data.dataset.RealPairsDataset`."""
-    from tryon.data.annotate import annotate
-    from tryon.data.dataset import RealPairsDataset
+def synthetic(base: BaseConfig, cfg: PrepareConfig, out_dir: Path) -> dict:
+    """Generate the synthetic wardrobe into ``out_dir`` and measure it."""
+    from tryon.data.synthetic import LAYOUT, generate
 
-    ann = out_dir / "body_text.csv"
-    user = root / "body_text.csv"
-    if user.exists():
-        atomic_write_text(ann, user.read_text())
-    annotate(root, ann)
-    rows = []
-    for mode in ("paired", "unpaired"):
-        ds = RealPairsDataset(root, mode, size, annotations=ann)
-        for r in ds.records:
-            rows.append(
-                {
-                    "id": f"{r.person_id}__{r.cloth_id}",
-                    "split": "test",
-                    "mode": mode,
-                    "person": r.person_id,
-                    "cloth": r.cloth_id,
-                    "category": r.category,
-                    "root": str(root),
-                }
-            )
-    atomic_write_text(out_dir / "manifest.csv", pd.DataFrame(rows).to_csv(index=False))
-    return {"n_pairs": len(rows), "n_persons": int(pd.read_csv(ann).shape[0])}
+    t0 = time.perf_counter()
+    df = generate(
+        out_dir,
+        n=cfg.n_train,
+        size=base.image_size,
+        seed=base.seed,
+        n_test=cfg.n_test,
+        workers=_workers(cfg),
+        garment_dir=resolve(cfg.garment_dir) if cfg.garment_dir else None,
+    )
+    dt = time.perf_counter() - t0
+    metrics = {
+        "n_train": int((df["split"] == "train").sum()),
+        "n_test": int((df["split"] == "test").sum()),
+        "generate_s": dt,
+        "samples_per_s": len(df) / dt,
+        "workers": _workers(cfg),
+    }
+    metrics.update(gt_exactness(out_dir, "test", base.seed))
+    # disjointness: no flat garment image and no body shared by train and test
+    shared = _hashes(out_dir / "train" / LAYOUT["garment"]) & _hashes(out_dir / "test" / LAYOUT["garment"])
+    cols = ["height_cm", "weight_kg", "body_type", "build", "shoulder_w_px", "hip_w_px"]
+    tr = set(map(tuple, df[df.split == "train"][cols].values.tolist()))
+    te = set(map(tuple, df[df.split == "test"][cols].values.tolist()))
+    metrics["shared_garments_train_test"] = len(shared)
+    metrics["shared_bodies_train_test"] = len(tr & te)
+    for col in ("body_type", "build", "garment_type"):
+        metrics[f"count_{col}"] = df[col].value_counts().sort_index().to_dict()
+    ratio = (df["hip_w_px"] / df["shoulder_w_px"]).groupby(df["body_type"]).mean()
+    metrics["hip_to_shoulder_by_type"] = ratio.round(3).to_dict()
+    metrics["height_cm_range"] = [float(df.height_cm.min()), float(df.height_cm.max())]
+    metrics["weight_kg_range"] = [float(df.weight_kg.min()), float(df.weight_kg.max())]
+    metrics.update(annotate_accuracy(out_dir, "test"))
+    return metrics
+
+
+def real_split(real: Path, cfg: PrepareConfig, out_dir: Path) -> dict:
+    """Write ``real_split.csv`` (:func:`tryon.data.real.split_table`) and return its counts: pairs and
+    persons per split and subset, persons on both sides (0: the split is by person), text sources."""
+    from tryon.data.real import split_table
+
+    text_csv = resolve(cfg.real_text_csv) if cfg.real_text_csv else None
+    t0 = time.perf_counter()
+    df = split_table(real, cfg.real_test_fraction, cfg.real_split_seed, text_csv, progress=True)
+    atomic_write_text(out_dir / "real_split.csv", df.to_csv(index=False))
+    persons = {sp: set(zip(d["subset"], d["person_id"], strict=True)) for sp, d in df.groupby("split")}
+    paired = df[df["mode"] == "paired"]
+    return {
+        "root": str(real),
+        "n_pairs": len(df),
+        "n_train_pairs": int((paired["split"] == "train").sum()),
+        "n_test_pairs": int((paired["split"] == "test").sum()),
+        "n_test_unpaired": int(((df["mode"] == "unpaired") & (df["split"] == "test")).sum()),
+        "persons": {sp: len(p) for sp, p in persons.items()},
+        "persons_in_both": len(persons.get("train", set()) & persons.get("test", set())),
+        "paired_by_group": {
+            f"{k[0]}/{k[1]}/{k[2]}": int(v)
+            for k, v in paired.groupby(["subset", "category", "split"]).size().items()
+        },
+        "text_source": df.drop_duplicates("person_id")["text_source"].value_counts().to_dict(),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def real_load_check(real_dir: Path, size: int) -> dict:

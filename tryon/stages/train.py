@@ -31,6 +31,7 @@ from tryon.text import Vocabulary
 from tryon.train.loop import (
     DistInfo,
     FitResult,
+    MixedSampler,
     collate,
     fit,
     init_distributed,
@@ -123,24 +124,122 @@ def run(
         progress=progress,
         dist_info=info,
     )
+
+    def save_model(name: str, step: int) -> None:
+        if info.is_main:
+            atomic_torch_save(
+                {
+                    "model": unwrap(model).state_dict(),
+                    "architecture": arch,
+                    "vocab": vocab.to_dict(),
+                    "step": step,
+                    "image_size": params.base.image_size,
+                },
+                out_dir / name,
+            )
+
+    save_model(SYNTHETIC_ONLY, result.step)
+    test_set = CodedDataset(TryOnDataset(prepared, "test", params.base.image_size), vocab)
+    if info.is_main:
+        synthetic_test_loss = test_losses(unwrap(model), test_set, _step_fn(params, vgg), device)
+    real = real_phase(params, root, model, train_set, vgg, device, info, on_log, arch, vocab)
     if live is not None:
         live.end()
     if not info.is_main:
         return {}
-    atomic_torch_save(
-        {
-            "model": unwrap(model).state_dict(),
-            "architecture": arch,
-            "vocab": vocab.to_dict(),
-            "step": result.step,
-            "image_size": params.base.image_size,
-        },
-        out_dir / "model.pt",
-    )
-    test_set = CodedDataset(TryOnDataset(prepared, "test", params.base.image_size), vocab)
+    save_model("model.pt", result.step + (real["steps"] if isinstance(real, dict) else 0))
     metrics = _metrics(params, result, unwrap(model), test_set, vgg, device, info, notes)
+    metrics["real_phase"] = real
+    metrics["synthetic_only_test_loss"] = synthetic_test_loss
     (out_dir / "history.json").write_text(json.dumps(result.history))
     return metrics
+
+
+#: the model after the synthetic phase alone (what ``real.synthetic_only`` of stage 06 measures)
+SYNTHETIC_ONLY = "synthetic_only.pt"
+
+
+def _step_fn(params: Params, vgg, real_phase: bool = False):
+    t = params.train
+    return make_step_fn(vgg, loss_weights(params, real_phase), t.style_mode, t.vgg_size)
+
+
+def real_phase(params: Params, root: Path, model, syn_set, vgg, device, info: DistInfo, on_log, arch, vocab):
+    """The real (or mixed) phase after the synthetic one, from its weights (warm start): ``real_steps``
+    steps on the train pairs of ``data/01_prepare/real_split.csv``, ``real_fraction`` of each batch real
+    (all of it with ``01_prepare.source: real``), Adam at ``real_lr`` annealed to 0 (cosine), checkpoints
+    under ``data/05_train/real/``. Returns its metrics, or a "not computed" / "not used" string."""
+    from torch.utils.data import ConcatDataset
+
+    from tryon.data.real import RealTrainSet, read_split
+    from tryon.stages.prepare import resolve
+
+    t, src = params.train, params.prepare.source
+    if src == "synthetic" or t.real_steps == 0:
+        return f"not used: 01_prepare.source is {src}, 05_train.real_steps is {t.real_steps}"
+    real_root = resolve(params.prepare.real_root)
+    split = root / "data" / "01_prepare" / "real_split.csv"
+    if not real_root.exists() or not split.exists():
+        return f"not computed: no real data at {real_root}"
+    out_dir = root / "data" / SLUG
+    real_set = CodedDataset(
+        RealTrainSet(
+            read_split(split),
+            real_root,
+            params.base.image_size,
+            "train",
+            out_dir / "real_cache",
+            augment=True,
+        ),
+        vocab,
+    )
+    if len(real_set) == 0:
+        return f"not computed: no paired train pairs in {split}"
+    k = t.batch_size if src == "real" else min(t.batch_size, max(1, round(t.real_fraction * t.batch_size)))
+    sampler = MixedSampler(
+        len(syn_set), len(real_set), t.batch_size, k, params.base.seed + 1, info.rank, info.world_size
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=t.real_lr, weight_decay=t.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t.real_steps)
+    result = fit(
+        model,
+        _step_fn(params, vgg, real_phase=True),
+        ConcatDataset([syn_set, real_set]),
+        steps=t.real_steps,
+        batch_size=t.batch_size,
+        optimizer=opt,
+        scheduler=sched,
+        seed=params.base.seed + 1,
+        device=device,
+        ckpt_dir=out_dir / "real",
+        checkpoint_every=t.checkpoint_every,
+        log_every=t.log_every,
+        resume=t.resume,
+        amp=t.amp,
+        extra_state=lambda: {"architecture": arch, "vocab": vocab.to_dict()},
+        on_log=lambda step, rec: on_log(
+            t.steps + step, {k if k == "step" else f"real_phase/{k}": v for k, v in rec.items()}
+        ),
+        progress=True,
+        dist_info=info,
+        sampler=sampler,
+    )
+    if info.is_main:
+        (out_dir / "history_real.json").write_text(json.dumps(result.history))
+    return {
+        "steps": result.step,
+        "seconds": round(result.seconds, 2),
+        "source": src,
+        "real_train_pairs": len(real_set.dataset.table),
+        "real_train_samples": len(real_set),
+        "augment": "left-right mirror (each pair twice)",
+        "real_per_batch": k,
+        "batch_size": t.batch_size,
+        "lr": t.real_lr,
+        "lr_schedule": "cosine to 0",
+        "loss_weights": loss_weights(params, real_phase=True),
+        "final": result.history[-1] if result.history else None,
+    }
 
 
 def _metrics(params: Params, result: FitResult, model, test_set, vgg, device, info: DistInfo, notes) -> dict:

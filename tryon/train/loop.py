@@ -79,6 +79,36 @@ class StepSampler:
         return self.global_indices(step)[self.rank * shard : (self.rank + 1) * shard]
 
 
+class MixedSampler:
+    """Batches of two datasets concatenated (``ConcatDataset([first, second])``): at every step
+    ``n_second`` of the ``global_batch`` indices come from ``second`` and the rest from ``first``, each
+    part drawn by its own :class:`StepSampler` (epochs over each dataset apart), so every batch has the
+    same mix and the order is reproducible and resumable. Sharded over ranks like :class:`StepSampler`."""
+
+    def __init__(
+        self, n_first: int, n_second: int, global_batch: int, n_second_per_batch: int, seed: int,
+        rank: int = 0, world_size: int = 1,
+    ):  # fmt: skip
+        if not 0 < n_second_per_batch <= global_batch:
+            raise ValueError(
+                f"second-dataset samples per batch: expected 1..{global_batch}, got {n_second_per_batch}"
+            )
+        if global_batch % world_size:
+            raise ValueError(f"batch_size {global_batch} must be divisible by the world size {world_size}")
+        n_first_per_batch = global_batch - n_second_per_batch
+        self.first = StepSampler(n_first, n_first_per_batch, seed) if n_first_per_batch else None
+        self.second = StepSampler(n_second, n_second_per_batch, seed + 1)
+        self.offset, self.batch, self.rank, self.world = n_first, global_batch, rank, world_size
+
+    def global_indices(self, step: int) -> list[int]:
+        first = self.first.global_indices(step) if self.first is not None else []
+        return first + [self.offset + i for i in self.second.global_indices(step)]
+
+    def indices(self, step: int) -> list[int]:
+        shard = self.batch // self.world
+        return self.global_indices(step)[self.rank * shard : (self.rank + 1) * shard]
+
+
 def collate(samples: Sequence[dict]) -> dict:
     """Stack tensors, keep everything else (strings, floats) as lists."""
     out: dict[str, Any] = {}
@@ -173,6 +203,7 @@ def fit(
     on_log: Callable[[int, dict], None] | None = None,
     progress: bool = True,
     dist_info: DistInfo | None = None,
+    sampler: StepSampler | MixedSampler | None = None,
 ) -> FitResult:
     """Train ``model`` for ``steps`` optimiser steps.
 
@@ -180,10 +211,11 @@ def fit(
     ``history`` holds one dict per logged step: ``step``, ``lr``, every term (float) averaged over the
     ``log_every`` steps since the previous log. ``extra_state()`` adds caller data to checkpoints
     (e.g. the architecture arguments). ``on_log(step, record)`` is called on rank 0 at each log.
+    ``sampler``: the batch indices of each step (default: a :class:`StepSampler` over ``dataset``).
     """
     device = torch.device(device)
     info = dist_info or DistInfo()
-    sampler = StepSampler(len(dataset), batch_size, seed, info.rank, info.world_size)
+    sampler = sampler or StepSampler(len(dataset), batch_size, seed, info.rank, info.world_size)
     last_path, best_path = (
         (Path(ckpt_dir) / "last.pt", Path(ckpt_dir) / "best.pt") if ckpt_dir else (None, None)
     )

@@ -1,9 +1,10 @@
 """The training step of end-to-end training (stage 05, [0177]): the method's losses on one batch.
 
-loss = λ0 L_style + λ1 L_warp + λ2 L_rec, plus two terms that the synthetic ground truth allows and
-the method does not have (departures, stated in the stage-05 report): ``flow`` (L1 of the predicted
-grid to the ground-truth grid; FINDINGS.md: the matcher does not learn without it) and ``contour_l1``
-(pixel L1 of the generated contour to the ground-truth contour image). L_warp is its two named terms
+loss = λ0 L_style + λ1 L_warp + λ2 L_rec, plus three terms the method does not have (departures,
+stated in the stage-05 report): ``flow`` (L1 of the predicted grid to the synthetic ground-truth
+grid; FINDINGS.md: the matcher does not learn without it), ``contour_l1`` (pixel L1 of the generated
+contour to the contour target) and ``smooth`` (a flow smoothness prior on real pairs, which have no
+ground-truth flow). L_warp is its two named terms
 (``warp_vgg``, ``warp_mask``), both weighted by λ1. :func:`make_step_fn` returns the
 ``step_fn(model, batch)`` that :func:`tryon.train.loop.fit` calls.
 """
@@ -17,49 +18,102 @@ from tryon.losses import Criterion, flow_loss, rec_loss, resize_for_vgg, style_l
 from tryon.nets.model import TryOnNet
 
 
+def smoothness(grid: torch.Tensor) -> torch.Tensor:
+    """Mean |first difference| of the flow (grid minus the identity) along x and y, in normalised
+    units: a smoothness prior for real pairs, which have no ground-truth flow (a departure, reported).
+    ``grid`` [B, 2, H, W]; the identity's own differences are constant, so they cancel."""
+    dx = grid[..., :, 1:] - grid[..., :, :-1]
+    dy = grid[..., 1:, :] - grid[..., :-1, :]
+    step_x, step_y = 2.0 / grid.shape[-1], 2.0 / grid.shape[-2]
+    return 0.5 * ((dx[:, 0] - step_x).abs().mean() + dx[:, 1].abs().mean()) + 0.5 * (
+        dy[:, 0].abs().mean() + (dy[:, 1] - step_y).abs().mean()
+    )
+
+
+def _terms(out: dict, b: dict, weights: dict, vgg, style_mode: str, vgg_size: int, real: bool) -> dict:
+    """The named terms of one source's samples (``out`` and ``b`` already cut to them)."""
+    zero = out["tryon"].new_zeros(())
+    has = b["has_contour"].float().view(-1, 1, 1, 1)  # samples without a contour target: no contour terms
+    worn_mask = b["worn_mask"]
+    warped, worn = out["warped"] * out["warped_mask"], b["person"] * worn_mask
+    return {
+        "style": style_loss(
+            resize_for_vgg(out["contour"] * has, vgg_size),
+            resize_for_vgg(b["contour"] * has, vgg_size),
+            vgg,
+            style_mode,
+        )
+        if weights["style"] > 0
+        else zero,
+        "warp_vgg": warp_loss(
+            resize_for_vgg(warped, vgg_size), resize_for_vgg(worn, vgg_size), worn_mask, worn_mask, vgg
+        )["vgg"]
+        if weights["warp_vgg"] > 0
+        else zero,
+        "warp_mask": (out["warped_mask"] - worn_mask).abs().mean(),  # the mask term of L_warp
+        # without it L_rec pulls garment texture into the contour image (seen in the first CPU runs)
+        "contour_l1": rec_loss(out["contour"] * has, b["contour"] * has),
+        "rec": rec_loss(out["tryon"], b["person"]),
+        "flow": flow_loss(out["grid"], b["gt_grid"], b["flow_valid"]),
+        "smooth": smoothness(out["grid"]) if real and weights["smooth"] > 0 else zero,
+    }
+
+
+def _cut(d: dict, idx: torch.Tensor) -> dict:
+    return {k: v[idx] if isinstance(v, torch.Tensor) and v.dim() > 0 else v for k, v in d.items()}
+
+
 def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int = 0):
     """``step_fn(model, batch) -> named terms + "total"``. A term with weight 0 is logged as 0 and not
-    computed (the VGG terms dominate a CPU step)."""
+    computed (the VGG terms dominate a CPU step).
+
+    A batch with real samples (``is_real``) computes each term per source and combines them in
+    proportion to the sample counts; ``smooth`` (:func:`smoothness`) applies to real samples only,
+    ``flow`` to synthetic ones only (real ``flow_valid`` is zero). The per-source terms are logged too
+    as ``syn/<term>`` and ``real/<term>``."""
     criterion = Criterion(weights)
 
     def step_fn(model: TryOnNet, b: dict) -> dict[str, torch.Tensor]:
-        out = model(b["code"], b["trunk"], b["garment"], b["garment_mask"], trunk_mask=b["trunk_mask"])
-        zero = out["tryon"].new_zeros(())
-        has = b["has_contour"].float().view(-1, 1, 1, 1)  # real samples have no contour image
-        worn_mask = b["worn_mask"]
-        warped, worn = out["warped"] * out["warped_mask"], b["person"] * worn_mask
-        terms = {
-            "style": style_loss(
-                resize_for_vgg(out["contour"] * has, vgg_size),
-                resize_for_vgg(b["contour"] * has, vgg_size),
-                vgg,
-                style_mode,
-            )
-            if weights["style"] > 0
-            else zero,
-            "warp_vgg": warp_loss(
-                resize_for_vgg(warped, vgg_size), resize_for_vgg(worn, vgg_size), worn_mask, worn_mask, vgg
-            )["vgg"]
-            if weights["warp_vgg"] > 0
-            else zero,
-            "warp_mask": (out["warped_mask"] - worn_mask).abs().mean(),  # the mask term of L_warp
-            # without it L_rec pulls garment texture into the contour image (seen in the first CPU runs)
-            "contour_l1": rec_loss(out["contour"] * has, b["contour"] * has),
-            "rec": rec_loss(out["tryon"], b["person"]),
-            "flow": flow_loss(out["grid"], b["gt_grid"], b["flow_valid"]),
-        }
-        return criterion(terms)
+        out = model(
+            b["code"],
+            b["trunk"],
+            b["garment"],
+            b["garment_mask"],
+            keep=b["keep"],
+            keep_mask=b["keep_mask"],
+            protect_mask=b["protect_mask"],
+        )
+        is_real = b.get("is_real")
+        if is_real is None or not bool(is_real.any()):
+            return criterion(_terms(out, b, weights, vgg, style_mode, vgg_size, real=False))
+        parts = {}
+        for name, sel in (("syn", ~is_real), ("real", is_real)):
+            idx = sel.nonzero()[:, 0]
+            if len(idx):
+                parts[name] = (
+                    len(idx),
+                    _terms(_cut(out, idx), _cut(b, idx), weights, vgg, style_mode, vgg_size, name == "real"),
+                )
+        n = sum(k for k, _ in parts.values())
+        terms = {t: sum(k * d[t] for k, d in parts.values()) / n for t in weights}
+        result = criterion(terms)
+        for name, (_, d) in parts.items():
+            result |= {f"{name}/{t}": v.detach() for t, v in d.items()}
+        return result
 
     return step_fn
 
 
-def loss_weights(params: Params) -> dict[str, float]:
+def loss_weights(params: Params, real_phase: bool = False) -> dict[str, float]:
+    """The named terms' weights of stage 05 (``real_phase``: λ1 is ``real_lambda_warp``)."""
     t = params.train
+    warp = t.real_lambda_warp if real_phase else t.lambda_warp
     return {
         "style": t.lambda_style,
-        "warp_vgg": t.lambda_warp,
-        "warp_mask": t.lambda_warp,
+        "warp_vgg": warp,
+        "warp_mask": warp,
         "rec": t.lambda_rec,
         "flow": t.lambda_flow,
         "contour_l1": t.lambda_contour,
+        "smooth": t.lambda_smooth,
     }

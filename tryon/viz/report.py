@@ -16,6 +16,7 @@ from tryon.config import Params, atomic_write_text
 REAL_COLUMNS = (
     "ssim_net",
     "garment_ssim",
+    "warp_mask_iou",
     "garment_edge_ssim",
     "l1",
     "sharpness_ratio",
@@ -97,10 +98,12 @@ def _fmt(v: Any) -> str:
 
 def real_rows(real: dict) -> dict[str, dict]:
     """The real-photo table's rows (``metrics/06_evaluate.json`` ``real``), labelled: the shipped
-    model's network output, the same pasted back, then each network-free baseline (those that read the
-    ground-truth garment region say so)."""
-    rows = {
-        "shipped model: network output": real["paired"],
+    model's network output, the synthetic-only model's (when measured), the shipped model pasted back,
+    then each network-free baseline (those that read the ground-truth garment region say so)."""
+    rows = {"shipped model (real-trained): network output": real["paired"]}
+    if isinstance(real.get("synthetic_only"), dict):
+        rows["synthetic-only model: network output"] = real["synthetic_only"]
+    rows |= {
         "shipped model: pasted back (kept pixels = photo by construction)": {
             k.removesuffix("_pasted"): v for k, v in real["paired_pasted"].items()
         },

@@ -63,6 +63,28 @@ def loss_curves(history: list[dict], title: str = "training loss terms"):
     return fig
 
 
+def source_curves(history: list[dict], title: str = "real / mixed phase"):
+    """The per-source terms of a mixed run (``syn/<term>``, ``real/<term>`` of
+    :func:`tryon.train.step.make_step_fn`): one panel per source, one line per term (log scale)."""
+    sources = [s for s in ("syn", "real") if history and any(k.startswith(f"{s}/") for k in history[0])]
+    if not sources:
+        return loss_curves(history, title)
+    steps = [h["step"] for h in history]
+    fig, axes = plt.subplots(1, len(sources), figsize=(5.5 * len(sources), 3.5), squeeze=False)
+    for ax, src in zip(axes[0], sources, strict=True):
+        for k in [k for k in history[0] if k.startswith(f"{src}/")]:
+            vals = np.array([h[k] for h in history], dtype=float)
+            if np.all(vals == 0):
+                continue  # a term that does not apply to this source (flow on real, smooth on synthetic)
+            ax.plot(steps, np.maximum(vals, 1e-6), label=k.split("/", 1)[1])
+        ax.set_yscale("log")
+        ax.set_xlabel("step of the phase")
+        ax.set_title(f"{title}: {'synthetic' if src == 'syn' else 'real'} samples")
+        ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
 def breakdown_bars(summary: dict, group: str, metrics: Sequence[str]):
     """Bar charts of ``summary[group][value][metric]`` (from :func:`tryon.eval.metrics.summarise`)."""
     table = summary.get(group, {})
@@ -107,9 +129,10 @@ def real_tryon_grid(out_dir: Path, rows, with_noparse: bool = False, height: int
 
 
 def baseline_gallery(gallery: list[dict], height: int = 256):
-    """Real paired pairs (from :func:`tryon.stages.evaluate.real_paired`): garment | the network's
-    try-on | pasted back | the network-free ``naive_paste`` and ``mean_fill`` | the photo (ground truth),
-    each panel ``height`` pixels high."""
+    """Real paired pairs (from :func:`tryon.stages.evaluate.real_paired`): garment | the synthetic-only
+    model's warped garment and try-on (when measured) | the shipped model's | pasted back | the
+    network-free ``naive_paste`` and ``mean_fill`` | the photo (ground truth), each panel ``height``
+    pixels high."""
     from PIL import Image
 
     def panel(img: np.ndarray) -> torch.Tensor:
@@ -119,11 +142,14 @@ def baseline_gallery(gallery: list[dict], height: int = 256):
 
     names = {
         "garment": "garment",
-        "paired": "try-on (network)",
+        "synthetic_only_warped": "warped (synthetic-only)",
+        "synthetic_only": "try-on (synthetic-only)",
+        "paired_warped": "warped (shipped)",
+        "paired": "try-on (shipped, network)",
         "paired_pasted": "try-on (pasted back)",
         "naive_paste": "naive_paste (no network)",
         "mean_fill": "mean_fill (no network)",
         "person": "photo (ground truth)",
     }
-    cols = {title: [panel(g[key]) for g in gallery] for key, title in names.items()}
+    cols = {title: [panel(g[key]) for g in gallery] for key, title in names.items() if key in gallery[0]}
     return image_grid(cols, row_titles=[f"{g['group']}: {g['name']}" for g in gallery], size=2.2)
