@@ -122,6 +122,15 @@ def test_cli_generate_and_annotate_ok(tmp_path, capsys):
     )
     assert "wrote 2 samples" in capsys.readouterr().out
     assert len(TryOnDataset(tmp_path / "g", "train")) == 2
+    # the CLI's default is one process per core; one process writes the same files
+    args = ["generate", "--n", "3", "--size", "32", "--seed", "4"]
+    assert data_cli([*args, "--out", str(tmp_path / "g1"), "--workers", "1"]) == 0
+    assert data_cli([*args, "--out", str(tmp_path / "g0")]) == 0
+    assert "processes" in capsys.readouterr().out
+    for f in sorted((tmp_path / "g1" / "train").rglob("*.*")):
+        assert f.read_bytes() == (tmp_path / "g0" / f.relative_to(tmp_path / "g1")).read_bytes(), f
+    assert data_cli([*args, "--out", str(tmp_path / "gx"), "--workers", "-1"]) == 2
+    assert "--workers" in capsys.readouterr().err
     root = _mini_vitonhd(tmp_path / "v")
     assert data_cli(["annotate", str(root)]) == 0
     assert (root / "body_text.csv").exists()

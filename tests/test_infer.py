@@ -258,6 +258,25 @@ def test_no_partial_output_when_writing_fails(ckpt, photo, tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".o.png")] == []
 
 
+
+def test_a_sheet_that_fails_takes_its_image_with_it(ckpt, photo, tmp_path, monkeypatch, capsys):
+    """--sheet failing after the try-on image was written: exit 2, one line, neither file left."""
+    from tryon.infer import cli as infer_cli
+
+    out = tmp_path / "o.png"
+    real_save = infer_cli.save_image
+
+    def save(path, img):
+        if str(path).endswith("_sheet.png"):
+            raise OSError(f"{path}: disk full")
+        return real_save(path, img)
+
+    monkeypatch.setattr(infer_cli, "save_image", save)
+    assert cli.main(["try-on", *_args(ckpt, photo, out), "--sheet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "o_sheet.png" in err and "\n" not in err
+    assert not out.exists() and not (tmp_path / "o_sheet.png").exists()
+
 # --------------------------------------------------------------------------------------------
 # Real samples (../shared/data/vton-samples)
 # --------------------------------------------------------------------------------------------
@@ -379,3 +398,77 @@ def test_estimated_text_with_a_word_the_model_never_saw(shared_samples, tmp_path
     with pytest.raises(InferError, match="not in the training vocabulary"):
         run_pairs(model, recs, tmp_path / "out2", text="height 170cm, weight 60kg, apple, thin")
     assert not (tmp_path / "out2").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Batch form: broken pairs, --fail-fast, --skip-existing (issue #16)
+# --------------------------------------------------------------------------------------------
+def _batch_folder(root, photo, n: int = 20):
+    """A VITON-HD folder of ``n`` pairs p<i>.jpg / g<i>.jpg built from the ``photo`` fixture; pair 3 has
+    a corrupt garment, pair 7 a missing person photo, pair 11 a parse map of the wrong size."""
+    from PIL import Image
+
+    for d in ("image", "cloth", "cloth-mask", "image-parse"):
+        (root / d).mkdir(parents=True)
+    person, garment = Image.fromarray(photo["rgb"]), Image.open(photo["garment"]).convert("RGB")
+    mask = Image.fromarray(((np.asarray(garment).min(-1) < 200) * 255).astype(np.uint8))
+    lines = []
+    for i in range(n):
+        if i != 7:
+            person.save(root / "image" / f"p{i}.jpg")
+        garment.save(root / "cloth" / f"g{i}.jpg")
+        mask.save(root / "cloth-mask" / f"g{i}.jpg")
+        parse = photo["labels"] if i != 11 else photo["labels"][:200]
+        io.write_png(root / "image-parse" / f"p{i}.png", parse, palette=True)
+        lines.append(f"p{i}.jpg g{i}.jpg")
+    (root / "cloth" / "g3.jpg").write_bytes(b"not a jpeg")
+    (root / "pairs.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def _batch(ckpt, data, out, *extra):
+    return cli.main(["try-on", "--checkpoint", str(ckpt), "--dataset", str(data), "--out-dir", str(out),
+                     "--text", TEXT, *extra])  # fmt: skip
+
+
+def test_batch_records_broken_pairs_and_skip_existing_completes_only_what_is_missing(
+    ckpt, photo, tmp_path, capsys
+):
+    import pandas as pd
+
+    from tryon.infer.cli import BATCH_FAILED
+
+    data, out = _batch_folder(tmp_path / "data", photo), tmp_path / "out"
+    assert _batch(ckpt, data, out) == BATCH_FAILED == 3
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: 3 of 20 pairs failed") and "\n" not in captured.err.strip()
+    assert "Traceback" not in captured.out + captured.err
+    df = pd.read_csv(out / "summary.csv", keep_default_na=False)
+    assert len(df) == 20 and (df["status"] == "ok").sum() == 17
+    errors = df[df["status"] == "error"].set_index("pair")["error"]
+    assert sorted(errors.index) == ["p11__g11", "p3__g3", "p7__g7"]
+    assert "g3.jpg" in errors["p3__g3"] and "p7.jpg" in errors["p7__g7"] and "p11.png" in errors["p11__g11"]
+    images = sorted(p.stem for p in out.glob("*.png"))
+    assert images == sorted(df[df["status"] == "ok"]["pair"])  # the summary lists exactly the images
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")}
+    # a re-run that skips what exists writes no image again (the broken pairs still fail)
+    assert _batch(ckpt, data, out, "--skip-existing") == BATCH_FAILED
+    capsys.readouterr()
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")} == stamps
+    again = pd.read_csv(out / "summary.csv", keep_default_na=False)
+    assert (again["status"] == "existing").sum() == 17 and (again["status"] == "error").sum() == 3
+    assert again.loc[again["status"] == "existing", "face_ssim"].notna().all()  # rows kept from before
+    # once the broken files are fixed, --skip-existing completes only those
+    (data / "cloth" / "g3.jpg").write_bytes((data / "cloth" / "g2.jpg").read_bytes())
+    assert _batch(ckpt, data, out, "--skip-existing") == BATCH_FAILED  # p7, p11 still broken
+    capsys.readouterr()
+    assert (out / "p3__g3.png").is_file() and len(list(out.glob("*.png"))) == 18
+
+
+def test_batch_fail_fast_stops_at_the_first_broken_pair(ckpt, photo, tmp_path, capsys):
+    data, out = _batch_folder(tmp_path / "data", photo, n=6), tmp_path / "out"
+    assert _batch(ckpt, data, out, "--fail-fast") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: p3__g3:") and "g3.jpg" in err and "\n" not in err
+    assert sorted(p.stem for p in out.glob("*.png")) == ["p0__g0", "p1__g1", "p2__g2"]
+    assert not (out / "summary.csv").exists()

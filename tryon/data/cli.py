@@ -8,6 +8,7 @@ Bad input (missing file, corrupt image, parse map of the wrong size, unknown lab
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -15,6 +16,9 @@ import time
 def cmd_generate(args: argparse.Namespace) -> int:
     from tryon.data.synthetic import generate
 
+    if args.workers < 0:
+        raise ValueError(f"--workers: expected 0 (one per core) or a positive count, got {args.workers}")
+    workers = args.workers or max(1, os.cpu_count() or 1)
     t0 = time.perf_counter()
     df = generate(
         args.out,
@@ -22,12 +26,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         size=args.size,
         seed=args.seed,
         n_test=args.n_test,
-        workers=args.workers,
+        workers=workers,
         garment_dir=args.garment_dir,
     )
     dt = time.perf_counter() - t0
     print(
-        f"{args.out}: wrote {len(df)} samples at {args.size}x{args.size} in {dt:.1f} s ({len(df) / dt:.1f} samples/s)"
+        f"{args.out}: wrote {len(df)} samples at {args.size}x{args.size} in {dt:.1f} s "
+        f"({len(df) / dt:.1f} samples/s, {workers} processes)"
     )
     return 0
 
@@ -51,7 +56,12 @@ def register(subparsers) -> None:
     g.add_argument(
         "--n-test", type=int, default=0, help="number of test samples (disjoint bodies and garments)"
     )
-    g.add_argument("--workers", type=int, default=1, help="processes (the files do not depend on it)")
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="processes; 0 (default) = one per CPU core (the files do not depend on it)",
+    )
     g.add_argument(
         "--garment-dir",
         default=None,

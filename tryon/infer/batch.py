@@ -63,29 +63,80 @@ def run_pairs(
     paste_back: bool = False,
     progress=None,
     ext: str = ".png",
+    fail_fast: bool = False,
+    skip_existing: bool = False,
 ):
     """Try on every pair; writes ``<out_dir>/<person>__<garment>.png`` (and ``..._sheet.png``) and
     ``summary.csv`` (one row per pair: which parse path, the text and its source, seconds, face SSIM
     of the output and of the network's image alone against the photo, and for paired pairs the SSIM of
     the whole output against the photo, which shows the same person in the same garment).
 
-    Every input is read and checked before anything is written. ``ext``: .png or .jpg (quality 95).
-    Returns the summary DataFrame."""
+    A broken pair (unreadable or missing file, parse map of the wrong size, unknown label, ...) does
+    not stop the batch: its row has ``status`` "error" and the one-line ``error`` text, and no image is
+    written for it (an image whose sheet fails is removed again). ``fail_fast``: the first broken pair
+    raises :class:`InferError` instead (images already written stay, no summary). ``skip_existing``: a
+    pair whose image is already in ``out_dir`` is not run again (``status`` "existing"; its row is
+    taken from the previous ``summary.csv`` when it has one). ``summary.csv`` is written atomically at
+    the end; its "ok" and "existing" rows are exactly the images on disk. ``ext``: .png or .jpg
+    (quality 95). Returns the summary DataFrame."""
     import pandas as pd
 
     out_dir = Path(out_dir)
     ann = _read_annotations(annotations)
     found = {} if use_parse else _find_poses(records)
-    # read and check everything first
-    jobs = [_read_job(model, rec, text, ann, use_parse, found) for rec in records]
+    before = _previous_rows(out_dir) if skip_existing else {}
     rows = []
-    for i, (rec, inp, gt_parse, t_src) in enumerate(jobs):
-        rows.append(_run_job(model, rec, inp, gt_parse, t_src, out_dir, write_sheet, paste_back, ext))
+    for i, rec in enumerate(records):
+        name = f"{rec.person_id}__{rec.cloth_id}"
+        if skip_existing and (out_dir / f"{name}{ext}").is_file():
+            rows.append({**before.get(name, _bare_row(rec, name)), "status": "existing", "error": ""})
+        else:
+            try:
+                job = _read_job(model, rec, text, ann, use_parse, found)
+                rows.append(_run_job(model, *job, out_dir, write_sheet, paste_back, ext) | _OK)
+            except (InferError, io.DataError, ValueError, OSError) as e:
+                msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                if fail_fast:
+                    raise InferError(f"{name}: {msg}") from None
+                rows.append({**_bare_row(rec, name), "status": "error", "error": msg})
         if progress is not None:
-            progress(i + 1, len(jobs), rows[-1])
+            progress(i + 1, len(records), rows[-1])
     df = pd.DataFrame(rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
     io._atomic_save(out_dir / "summary.csv", lambda t: df.to_csv(t, index=False))
     return df
+
+
+_OK = {"status": "ok", "error": ""}
+
+
+def _bare_row(rec, name: str) -> dict:
+    """The summary columns a pair has before it is run."""
+    return {
+        "pair": name,
+        "person": rec.person_id,
+        "garment": rec.cloth_id,
+        "person_file": str(rec.person),
+        "garment_file": str(rec.cloth),
+        "category": rec.category,
+        "mode": rec.mode,
+    }
+
+
+def _previous_rows(out_dir: Path) -> dict[str, dict]:
+    """pair -> its row in an earlier ``summary.csv`` of ``out_dir`` (empty when there is none)."""
+    import pandas as pd
+
+    path = out_dir / "summary.csv"
+    if not path.is_file():
+        return {}
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        return {}
+    if "pair" not in df.columns:
+        return {}
+    return {str(r["pair"]): r for r in df.to_dict("records")}
 
 
 def _read_annotations(annotations: str | os.PathLike | None):
@@ -174,9 +225,13 @@ def _run_job(
     res = model.predict(inp, paste_back)
     sec = time.perf_counter() - t0
     name = f"{rec.person_id}__{rec.cloth_id}"
-    save_image(out_dir / f"{name}{ext}", res.image)
+    image = save_image(out_dir / f"{name}{ext}", res.image)
     if write_sheet:
-        save_image(out_dir / f"{name}_sheet.png", sheet(inp, res))
+        try:
+            save_image(out_dir / f"{name}_sheet.png", sheet(inp, res))
+        except BaseException:
+            image.unlink(missing_ok=True)  # no half result: the image goes with its sheet
+            raise
     face_parse = gt_parse if gt_parse is not None else inp.parse
     neck = neck_row(rec.pose, inp.person.shape[0]) if rec.labelset == "dresscode" else None
     return {

@@ -1,16 +1,22 @@
 """The ``tryon try-on`` subcommand: the single form (one person photo, one garment photo, a body text ->
 one image) and the batch form over every pair of a VITON-HD / Dress Code folder (:mod:`tryon.infer.batch`).
-Bad inputs raise :class:`tryon.infer.inputs.InferError`: one line on stderr, exit status 2.
+Bad inputs raise :class:`tryon.infer.inputs.InferError`: one line on stderr, exit status 2. In the
+batch form a broken pair is recorded in ``summary.csv`` and skipped; when any pair failed the exit
+status is :data:`BATCH_FAILED` (3) (``--fail-fast``: stop at the first, exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from tryon.infer.batch import dataset_records, run_pairs
 from tryon.infer.inputs import CATEGORIES, LABELSETS, InferError, check_out, save_image
 from tryon.infer.model import TryOn, sheet
+
+#: exit status of a batch in which some pairs failed (the others were written; see summary.csv)
+BATCH_FAILED = 3
 
 
 def register(sub) -> None:
@@ -40,6 +46,10 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--no-parse", action="store_true", help="batch: ignore the dataset's parse maps (mediapipe)"
+    )
+    p.add_argument("--fail-fast", action="store_true", help="batch: stop at the first broken pair (exit 2)")
+    p.add_argument(
+        "--skip-existing", action="store_true", help="batch: do not redo pairs whose image is in --out-dir"
     )
     p.add_argument("--sheet", action="store_true", help="also write a side-by-side sheet with the warp")
     p.add_argument(
@@ -78,10 +88,13 @@ def _cli(args: argparse.Namespace) -> int:
         records = dataset_records(args.dataset, args.pairs)
 
         def show(i: int, n: int, row: dict) -> None:
-            print(
-                f"[{i}/{n}] {row['pair']}: face SSIM {row['face_ssim']:.3f}, {row['seconds']:.2f} s",
-                flush=True,
-            )
+            if row["status"] == "ok":
+                print(
+                    f"[{i}/{n}] {row['pair']}: face SSIM {row['face_ssim']:.3f}, {row['seconds']:.2f} s",
+                    flush=True,
+                )
+            else:
+                print(f"[{i}/{n}] {row['pair']}: {row['status']} {row['error']}".rstrip(), flush=True)
 
         df = run_pairs(
             model,
@@ -93,12 +106,23 @@ def _cli(args: argparse.Namespace) -> int:
             write_sheet=args.sheet,
             paste_back=args.paste_back,
             progress=show,
+            fail_fast=args.fail_fast,
+            skip_existing=args.skip_existing,
         )
+        counts = df["status"].value_counts()
+        done = df[df["status"] == "ok"]
         print(
-            f"wrote {len(df)} try-ons to {args.out_dir} (summary.csv); trunk from: "
-            f"{', '.join(sorted(set(df['parse_source'].str.split(' ').str[0])))}; "
-            f"face SSIM min {df['face_ssim'].min():.3f}"
+            f"{args.out_dir}: {counts.get('ok', 0)} try-ons written, {counts.get('existing', 0)} already there, "
+            f"{counts.get('error', 0)} failed (summary.csv)"
+            + (f"; face SSIM min {done['face_ssim'].min():.3f}" if len(done) else "")
         )
+        if counts.get("error", 0):
+            first = df[df["status"] == "error"].iloc[0]
+            print(
+                f"error: {counts['error']} of {len(df)} pairs failed, e.g. {first['pair']}: {first['error']}",
+                file=sys.stderr,
+            )
+            return BATCH_FAILED
         return 0
     inp = model.read_inputs(
         args.person,
@@ -115,7 +139,11 @@ def _cli(args: argparse.Namespace) -> int:
     out = save_image(args.out, res.image)
     msg = f"wrote {out} ({res.image.shape[1]}x{res.image.shape[0]}) in {sec:.2f} s; trunk from: {res.parse_source}"
     if args.sheet:
-        sp = save_image(out.with_name(f"{out.stem}_sheet.png"), sheet(inp, res))
+        try:
+            sp = save_image(out.with_name(f"{out.stem}_sheet.png"), sheet(inp, res))
+        except BaseException:
+            out.unlink(missing_ok=True)  # no half result: the image goes with its sheet
+            raise
         msg += f"; sheet {sp}"
     print(msg)
     return 0

@@ -251,10 +251,14 @@ def real_samples(
             if not use_parse and not have_mp:
                 continue
             df = run_pairs(model, recs, out_dir / subset / name, use_parse=use_parse, ext=".jpg")
+            failed = df[df["status"] == "error"]
+            df = df[df["status"] == "ok"].reset_index(drop=True)
             frames[(subset, name)] = df
             paired = df[df["mode"] == "paired"]
             metrics.setdefault(subset, {})[name] = {
                 "n_pairs": len(df),
+                "n_failed": len(failed),
+                "failed": [f"{r.pair}: {r.error}" for r in failed.itertuples()],
                 "n_paired": len(paired),
                 "face_ssim_mean": float(df["face_ssim"].mean()),
                 "face_ssim_min": float(df["face_ssim"].min()),
