@@ -258,7 +258,6 @@ def test_no_partial_output_when_writing_fails(ckpt, photo, tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".o.png")] == []
 
 
-
 def test_a_sheet_that_fails_takes_its_image_with_it(ckpt, photo, tmp_path, monkeypatch, capsys):
     """--sheet failing after the try-on image was written: exit 2, one line, neither file left."""
     from tryon.infer import cli as infer_cli
@@ -276,6 +275,7 @@ def test_a_sheet_that_fails_takes_its_image_with_it(ckpt, photo, tmp_path, monke
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "o_sheet.png" in err and "\n" not in err
     assert not out.exists() and not (tmp_path / "o_sheet.png").exists()
+
 
 # --------------------------------------------------------------------------------------------
 # Real samples (../shared/data/vton-samples)
@@ -472,3 +472,32 @@ def test_batch_fail_fast_stops_at_the_first_broken_pair(ckpt, photo, tmp_path, c
     assert err.startswith("error: p3__g3:") and "g3.jpg" in err and "\n" not in err
     assert sorted(p.stem for p in out.glob("*.png")) == ["p0__g0", "p1__g1", "p2__g2"]
     assert not (out / "summary.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "flag, kind",
+    [("--garment", "corrupt"), ("--garment-mask", "corrupt"), ("--garment-mask", "missing"),
+     ("--parse", "missing"), ("--parse", "corrupt"), ("--person", "missing")],
+)  # fmt: skip
+def test_each_single_form_input_broken_is_one_line_and_writes_nothing(
+    ckpt, photo, tmp_path, capsys, flag, kind
+):
+    """#16: a corrupt or missing garment, garment mask, --parse or person: exit 2, one line naming the
+    file, no output and no temp file."""
+    bad = tmp_path / f"bad{flag}.png"
+    if kind == "corrupt":
+        bad.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    out = tmp_path / "o.png"
+    err = _check_error(_args(ckpt, photo, out, **{flag: bad}), out, capsys, str(bad))
+    assert "Traceback" not in err
+
+
+def test_a_body_type_word_the_model_never_saw_is_named(ckpt, photo, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    err = _check_error(
+        _args(ckpt, photo, out, **{"--text": "height 165cm, weight 50kg, pineapple, thin"}),
+        out,
+        capsys,
+        "--text",
+    )
+    assert "pineapple" in err
