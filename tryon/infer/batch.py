@@ -82,6 +82,8 @@ def run_pairs(
     import pandas as pd
 
     out_dir = Path(out_dir)
+    if text:
+        model.encode_text(text)  # one text for every pair: an unreadable one stops before any work
     ann = _read_annotations(annotations)
     found = {} if use_parse else _find_poses(records)
     before = _previous_rows(out_dir) if skip_existing else {}

@@ -63,6 +63,49 @@ def register(sub) -> None:
     p.set_defaults(func=_cli)
 
 
+def _batch(args: argparse.Namespace, model: TryOn) -> int:
+    """The batch form: every pair of --dataset; exit 0, or BATCH_FAILED when any pair failed."""
+    records = dataset_records(args.dataset, args.pairs)
+
+    def show(i: int, n: int, row: dict) -> None:
+        if row["status"] == "ok":
+            print(
+                f"[{i}/{n}] {row['pair']}: face SSIM {row['face_ssim']:.3f}, {row['seconds']:.2f} s",
+                flush=True,
+            )
+        else:
+            print(f"[{i}/{n}] {row['pair']}: {row['status']} {row['error']}".rstrip(), flush=True)
+
+    df = run_pairs(
+        model,
+        records,
+        args.out_dir,
+        text=args.text,
+        annotations=args.annotations,
+        use_parse=not args.no_parse,
+        write_sheet=args.sheet,
+        paste_back=args.paste_back,
+        progress=show,
+        fail_fast=args.fail_fast,
+        skip_existing=args.skip_existing,
+    )
+    counts = df["status"].value_counts()
+    done = df[df["status"] == "ok"]
+    print(
+        f"{args.out_dir}: {counts.get('ok', 0)} try-ons written, {counts.get('existing', 0)} already there, "
+        f"{counts.get('error', 0)} failed (summary.csv)"
+        + (f"; face SSIM min {done['face_ssim'].min():.3f}" if len(done) else "")
+    )
+    if counts.get("error", 0):
+        first = df[df["status"] == "error"].iloc[0]
+        print(
+            f"error: {counts['error']} of {len(df)} pairs failed, e.g. {first['pair']}: {first['error']}",
+            file=sys.stderr,
+        )
+        return BATCH_FAILED
+    return 0
+
+
 def _cli(args: argparse.Namespace) -> int:
     batch = args.dataset is not None or args.out_dir is not None
     if batch:
@@ -85,45 +128,7 @@ def _cli(args: argparse.Namespace) -> int:
             )
     model = TryOn(args.checkpoint, args.device, args.threads)
     if batch:
-        records = dataset_records(args.dataset, args.pairs)
-
-        def show(i: int, n: int, row: dict) -> None:
-            if row["status"] == "ok":
-                print(
-                    f"[{i}/{n}] {row['pair']}: face SSIM {row['face_ssim']:.3f}, {row['seconds']:.2f} s",
-                    flush=True,
-                )
-            else:
-                print(f"[{i}/{n}] {row['pair']}: {row['status']} {row['error']}".rstrip(), flush=True)
-
-        df = run_pairs(
-            model,
-            records,
-            args.out_dir,
-            text=args.text,
-            annotations=args.annotations,
-            use_parse=not args.no_parse,
-            write_sheet=args.sheet,
-            paste_back=args.paste_back,
-            progress=show,
-            fail_fast=args.fail_fast,
-            skip_existing=args.skip_existing,
-        )
-        counts = df["status"].value_counts()
-        done = df[df["status"] == "ok"]
-        print(
-            f"{args.out_dir}: {counts.get('ok', 0)} try-ons written, {counts.get('existing', 0)} already there, "
-            f"{counts.get('error', 0)} failed (summary.csv)"
-            + (f"; face SSIM min {done['face_ssim'].min():.3f}" if len(done) else "")
-        )
-        if counts.get("error", 0):
-            first = df[df["status"] == "error"].iloc[0]
-            print(
-                f"error: {counts['error']} of {len(df)} pairs failed, e.g. {first['pair']}: {first['error']}",
-                file=sys.stderr,
-            )
-            return BATCH_FAILED
-        return 0
+        return _batch(args, model)
     inp = model.read_inputs(
         args.person,
         args.garment,
