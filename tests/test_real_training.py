@@ -105,6 +105,11 @@ def test_real_train_set_is_the_data_contract_with_a_contour_and_mirrors(shared_s
     d = ds[0]
     assert d["is_real"] and d["has_contour"] and d["flow_valid"].sum() == 0
     assert d["contour"].shape == (3, S, S) and d["contour"].std() > 0.1
+    from tryon.data.real import CONTOUR_FILL
+
+    # the 3:4 photo is padded to 1:1: the person is zero-padded, the contour target padded with its grey
+    assert d["person"][:, :, :4].eq(-1).all()
+    assert torch.allclose(d["contour"][:, :, :4], torch.tensor(CONTOUR_FILL / 127.5 - 1), atol=0.02)
     assert torch.equal(d["keep"], d["person"] * d["keep_mask"])
     assert len(list((tmp_path / "cache").glob(f"{S}px-v*/*.pt"))) == 1  # cached on first read
     assert torch.equal(ds[0]["person"], d["person"])  # read back from the cache

@@ -50,7 +50,17 @@ COLUMNS = [
 ]
 SUBSETS = ("vitonhd", "dresscode")
 #: bump when the cached tensors of :class:`RealTrainSet` change (keys or meaning): old caches are not read
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+
+
+def _contour_fill() -> int:
+    from tryon.data.synthetic.render import CONTOUR_BG_RGB
+
+    return int(round(float(CONTOUR_BG_RGB[0]) * 255))  # a uniform grey
+
+
+#: the contour target's padding value (the contour background's grey)
+CONTOUR_FILL = _contour_fill()
 
 
 def _rel(path: Path | None, root: Path) -> str:
@@ -329,7 +339,8 @@ class RealTrainSet(Dataset):
         contour = contour_target(
             d["person"], d["parse"], rec.category, _read_densepose(rec.densepose, (w, h))
         )
-        cimg, _ = preprocess.square(contour, S, "rgb")
+        # padded with the contour background, as synthetic contour images are (no pad bars to learn)
+        cimg, _ = preprocess.square(contour, S, "rgb", fill=CONTOUR_FILL)
         return {
             **out,
             "garment": garment,
