@@ -237,13 +237,7 @@ def _run_job(
     face_parse = gt_parse if gt_parse is not None else inp.parse
     neck = neck_row(rec.pose, inp.person.shape[0]) if rec.labelset == "dresscode" else None
     return {
-        "pair": name,
-        "person": rec.person_id,
-        "garment": rec.cloth_id,
-        "person_file": str(rec.person),
-        "garment_file": str(rec.cloth),
-        "category": rec.category,
-        "mode": rec.mode,
+        **_bare_row(rec, name),
         "parse_source": res.parse_source,
         "text": inp.text,
         "text_source": t_src,

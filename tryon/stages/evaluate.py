@@ -22,6 +22,7 @@ from tryon.data.io import DataError
 from tryon.eval import metrics as ev
 from tryon.stages.train import CodedDataset
 from tryon.train.loop import collate, to_device
+from tryon.train.step import forward_batch
 
 SLUG = "06_evaluate"
 GROUPS = ("body_type", "build", "garment_type")
@@ -49,16 +50,7 @@ def per_sample_metrics(model, dataset, device, batch_size: int = 8, **forward_kw
     for start in range(0, len(dataset), batch_size):
         idx = list(range(start, min(start + batch_size, len(dataset))))
         b = to_device(collate([dataset[i] for i in idx]), device)
-        out = model(
-            b["code"],
-            b["trunk"],
-            b["garment"],
-            b["garment_mask"],
-            keep=b["keep"],
-            keep_mask=b["keep_mask"],
-            protect_mask=b["protect_mask"],
-            **forward_kw,
-        )
+        out = forward_batch(model, b, **forward_kw)
         worn = b["worn_mask"]
         cols = {
             "ssim": ev.ssim(out["tryon"], b["person"]),
@@ -150,17 +142,7 @@ def perceptual(model, test, tryon: torch.Tensor, w: dict, device) -> dict:
             idx = list(range(start, min(start + 8, len(test))))
             b = to_device(collate([test[i] for i in idx]), device)
             nxt = to_device(collate([test[(i + 1) % len(test)] for i in idx]), device)
-            unpaired.append(
-                model(
-                    b["code"],
-                    b["trunk"],
-                    nxt["garment"],
-                    nxt["garment_mask"],
-                    keep=b["keep"],
-                    keep_mask=b["keep_mask"],
-                    protect_mask=b["protect_mask"],
-                )["tryon"].cpu()
-            )
+            unpaired.append(forward_batch(model, b, garment=nxt)["tryon"].cpu())
         u = perceptual_metrics(torch.cat(unpaired), real, "", w["inception_weights"], device=device)
         out["unpaired_fid"], out["unpaired_kid"] = u["fid"], u["kid"]
     else:
@@ -480,15 +462,7 @@ def synthetic_baselines(model, dataset, device, batch_size: int = 8) -> dict:
     for start in range(0, len(dataset), batch_size):
         idx = list(range(start, min(start + batch_size, len(dataset))))
         b = to_device(collate([dataset[i] for i in idx]), device)
-        tryon = model(
-            b["code"],
-            b["trunk"],
-            b["garment"],
-            b["garment_mask"],
-            keep=b["keep"],
-            keep_mask=b["keep_mask"],
-            protect_mask=b["protect_mask"],
-        )["tryon"].cpu()
+        tryon = forward_batch(model, b)["tryon"].cpu()
         for j in range(len(idx)):
             photo, parse = tensor_to_rgb(b["person"][j].cpu()), b["parse"][j].cpu().numpy()
             garment = tensor_to_rgb(b["garment"][j].cpu())

@@ -63,6 +63,17 @@ def _cut(d: dict, idx: torch.Tensor) -> dict:
     return {k: v[idx] if isinstance(v, torch.Tensor) and v.dim() > 0 else v for k, v in d.items()}
 
 
+def forward_batch(model: TryOnNet, b: dict, garment: dict | None = None, **kw) -> dict[str, torch.Tensor]:
+    """The try-on network on a collated batch of the data contract: its text code, trunk map, kept and
+    protected regions, and the flat garment of ``garment`` (another batch: unpaired try-on) or of
+    ``b`` itself. ``kw``: the network's ablation switches (``zero_text``, ``warp_guide``, ...)."""
+    g = b if garment is None else garment
+    return model(
+        b["code"], b["trunk"], g["garment"], g["garment_mask"],
+        keep=b["keep"], keep_mask=b["keep_mask"], protect_mask=b["protect_mask"], **kw,
+    )  # fmt: skip
+
+
 def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int = 0):
     """``step_fn(model, batch) -> named terms + "total"``. A term with weight 0 is logged as 0 and not
     computed (the VGG terms dominate a CPU step).
@@ -74,15 +85,7 @@ def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int 
     criterion = Criterion(weights)
 
     def step_fn(model: TryOnNet, b: dict) -> dict[str, torch.Tensor]:
-        out = model(
-            b["code"],
-            b["trunk"],
-            b["garment"],
-            b["garment_mask"],
-            keep=b["keep"],
-            keep_mask=b["keep_mask"],
-            protect_mask=b["protect_mask"],
-        )
+        out = forward_batch(model, b)
         is_real = b.get("is_real")
         if is_real is None or not bool(is_real.any()):
             return criterion(_terms(out, b, weights, vgg, style_mode, vgg_size, real=False))
