@@ -150,14 +150,24 @@ def perceptual(model, test, tryon: torch.Tensor, w: dict, device) -> dict:
     return out
 
 
+def had_real_phase(synthetic_only: Path | None, shipped: Path) -> bool:
+    """Is there a synthetic-only checkpoint whose weights differ from the shipped model's? (05 writes
+    it before its real phase; without that phase the two are the same weights.)"""
+    if synthetic_only is None or not Path(synthetic_only).is_file():
+        return False
+    a = torch.load(synthetic_only, map_location="cpu", weights_only=False)["model"]
+    b = torch.load(shipped, map_location="cpu", weights_only=False)["model"]
+    return any(not torch.equal(a[k], b[k]) for k in a)
+
+
 def forgetting(root: Path, test, shipped: dict, device) -> dict | str:
     """The synthetic test figures of the synthetic-only model (``05_train/synthetic_only.pt``) beside
     the shipped one's, and each relative change: does the real phase forget the synthetic task?"""
     from tryon.stages.train import SYNTHETIC_ONLY
 
     path = root / "data" / "05_train" / SYNTHETIC_ONLY
-    if not path.is_file():
-        return f"not computed: no {path.name} (05_train ran no real phase)"
+    if not had_real_phase(path, root / "data" / "05_train" / "model.pt"):
+        return "not computed: 05_train ran no real phase (the shipped model is the synthetic-only one)"
     model, _ = load_model(path, device)
     rows, _ = per_sample_metrics(model, test, device)
     before = ev.summarise(rows, [], METRICS)["overall"]
@@ -345,7 +355,7 @@ def real_paired(
     if max_pairs:
         records = records[:max_pairs]
     models = {"paired": TryOn(checkpoint, device)}
-    if synthetic_only is not None and Path(synthetic_only).is_file():
+    if had_real_phase(synthetic_only, checkpoint):
         models["synthetic_only"] = TryOn(synthetic_only, device)
     rows: dict[str, dict[str, list[dict]]] = {}  # group -> row name -> one figure dict per pair
     gallery = []
