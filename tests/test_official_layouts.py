@@ -344,3 +344,20 @@ def test_listing_reads_no_image(
     assert len(official.list_official(dresscode_root, "train")) == 24
     with pytest.raises(AssertionError, match="an image was read"):
         load_record(recs[0])
+
+
+@pytest.mark.parametrize("layout", ["vitonhd_root", "dresscode_root"])
+def test_split_table_keeps_the_official_split(layout: str, request: pytest.FixtureRequest) -> None:
+    """01_prepare's split of an official folder is the shipped one (train persons from the train
+    pairs, test from the test pairs), with a body text for every pair and a training set that loads."""
+    from tryon.data.real import RealTrainSet, split_table
+
+    root = request.getfixturevalue(layout)
+    df = split_table(root)
+    train = df[df["split"] == "train"]
+    test = df[df["split"] == "test"]
+    assert len(train) and len(test) and (train["mode"] == "paired").all()
+    assert not set(train["person_id"]) & set(test["person_id"])
+    assert df["text"].str.startswith("height ").all() and (df["text_source"] == "estimated").all()
+    d = RealTrainSet(df, root, 32)[0]
+    assert d["person"].shape == (3, 32, 32) and d["has_contour"] and d["is_real"]
