@@ -1,7 +1,9 @@
 """params.yaml validation: unknown keys, wrong types and ranges fail with one line naming the key."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -92,3 +94,81 @@ def test_dump_keeps_every_key_and_round_trips():
     text = config.dump_yaml(p)
     assert parse_params(yaml.safe_load(text)) == p
     assert "# square working size" in text  # the docs travel as comments
+
+
+# --- every DVC stage stops before any work on bad params or a missing input file ---------------------
+REPO = Path(config.__file__).parents[1]
+STAGES = ("01_prepare", "02_encode", "03_contour", "04_warp", "05_train", "06_evaluate")
+
+
+def _stage_cmd(stage: str) -> str:
+    """The stage's command as DVC runs it (``dvc.yaml`` with its ``vars`` substituted)."""
+    spec = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    cmd = spec["stages"][stage]["cmd"]
+    for name, value in spec["vars"][0].items():
+        cmd = cmd.replace("${" + name + "}", value)
+    return cmd
+
+
+def _stage_root(tmp_path: Path, params: str, missing: str | None = None) -> Path:
+    """A repo-like folder: dvc.yaml, ``params`` as params.yaml, the code, and every stage's outputs
+    (empty) except ``missing``."""
+    (tmp_path / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())
+    (tmp_path / "params.yaml").write_text(params)
+    for d in ("notebooks", "tryon"):
+        (tmp_path / d).symlink_to(REPO / d)
+    (tmp_path / "metrics").mkdir()
+    for stage in STAGES:
+        if stage != missing:
+            (tmp_path / "data" / stage).mkdir(parents=True)
+            (tmp_path / "metrics" / f"{stage}.json").write_text("{}")
+    return tmp_path
+
+
+def _run_stage(root: Path, stage: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+    }
+    return subprocess.run(
+        ["bash", "-c", _stage_cmd(stage)], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+GOOD = (REPO / "params.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("stage", "params", "missing", "needle"),
+    [
+        ("03_contour", GOOD.replace("  steps: 3000", "  steps: many"), None, "03_contour.steps"),
+        ("05_train", GOOD.replace("  batch_size: 8", "  batch_size: -8", 1), None, "batch_size"),
+        ("01_prepare", GOOD + "\nbase_typo:\n  seed: 1\n", None, "base_typo"),
+        ("05_train", GOOD, "02_encode", "data/02_encode: input of stage 05_train not found"),
+        ("06_evaluate", GOOD, "05_train", "run `dvc repro 05_train`"),
+    ],
+    ids=["wrong_type", "out_of_range", "unknown_key", "missing_input", "missing_input_06"],
+)
+def test_a_stage_stops_before_any_work(tmp_path, stage, params, missing, needle):
+    assert params != GOOD or missing, "the case must break something"
+    root = _stage_root(tmp_path, params, missing)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    r = _run_stage(root, stage)
+    assert r.returncode == 2, r.stderr
+    assert needle in r.stderr and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before, "the stage wrote nothing"
+
+
+def test_check_stage_passes_when_every_input_is_there(tmp_path):
+    root = _stage_root(tmp_path, GOOD)
+    r = subprocess.run(
+        [sys.executable, "-m", "tryon.config", "check", "--stage", "06_evaluate"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert r.returncode == 0 and r.stdout.strip() == "params.yaml: ok", r.stderr
+    with pytest.raises(ParamsError, match="no stage '07_deploy'"):
+        config.check_stage_inputs("07_deploy", root / "dvc.yaml")

@@ -2,12 +2,21 @@
 checkpoint errors."""
 
 import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
 import yaml
 
-from tryon import config
+from tryon import config, paths
+from tryon.checkpoint import load_checkpoint
 from tryon.stages import encode, prepare
 from tryon.stages import evaluate as eval_stage
 from tryon.stages import train as train_stage
@@ -76,6 +85,87 @@ def test_resume_continues_exactly(tiny_root):
     resumed, m = _final(tiny_root, steps=4, resume=True)
     assert m["resumed_from"] == 2
     assert abs(full - resumed) < 1e-5
+
+
+WORKER = Path(__file__).with_name("stage05_worker.py")
+needs_real = pytest.mark.skipif(
+    not paths.SHARED_SAMPLES.is_dir(),
+    reason=f"real samples not found at {paths.SHARED_SAMPLES} (the real phase needs them; CI has them)",
+)
+
+
+def _copy_inputs(tiny_root: Path, root: Path) -> Path:
+    for slug in ("01_prepare", "02_encode"):
+        shutil.copytree(tiny_root / "data" / slug, root / "data" / slug)
+    return root
+
+
+def _start(root: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(WORKER.parents[1])}
+    cmd = [sys.executable, str(WORKER), str(root), *args]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(root: Path, *args: str) -> dict:
+    p = _start(root, *args)
+    out, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err[-2000:]
+    return json.loads((root / "done.json").read_text())
+
+
+def _weights(root: Path) -> dict:
+    return load_checkpoint(root / "data" / "05_train" / "model.pt")["model"]
+
+
+def _same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    worst = max((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].numel())
+    assert worst <= 1e-6, f"largest weight difference {worst}"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_root, tmp_path_factory):
+    """The final weights of stage 05 (4 synthetic + 6 real-phase steps) run once without a kill."""
+    if not paths.SHARED_SAMPLES.is_dir():
+        pytest.skip(f"real samples not found at {paths.SHARED_SAMPLES}")
+    root = _copy_inputs(tiny_root, tmp_path_factory.mktemp("uninterrupted"))
+    assert _finish(root)["real_steps"] == 6
+    return _weights(root)
+
+
+@needs_real
+def test_sigkill_in_the_real_phase_then_resume_matches_uninterrupted(tiny_root, uninterrupted, tmp_path):
+    root = _copy_inputs(tiny_root, tmp_path)
+    last = root / "data" / "05_train" / "real" / "last.pt"
+    p = _start(root, "--sleep", "0.4")
+    deadline = time.monotonic() + 600
+    while not last.exists():
+        assert p.poll() is None, f"the worker ended before the real phase: {p.communicate()[1][-2000:]}"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.6)
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=60)
+    assert p.returncode == -signal.SIGKILL
+    assert not (root / "done.json").exists() and not (root / "data" / "05_train" / "model.pt").exists()
+    killed_at = load_checkpoint(last)["step"]
+    assert 1 <= killed_at < 6, f"the kill was meant to land inside the real phase (step {killed_at})"
+    assert _finish(root, "--resume")["real_steps"] == 6
+    _same_weights(_weights(root), uninterrupted)
+
+
+@needs_real
+def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one(tiny_root, uninterrupted, tmp_path):
+    root = _copy_inputs(tiny_root, tmp_path)
+    ckpt_dir = root / "data" / "05_train" / "real"
+    p = _start(root, "--die-in-save", "3")
+    p.communicate(timeout=600)
+    assert p.returncode == -signal.SIGKILL
+    assert load_checkpoint(ckpt_dir / "last.pt")["step"] == 2, "the previous checkpoint stays loadable"
+    assert list(ckpt_dir.glob(".last.pt.*.tmp")), "the kill was meant to land inside the write"
+    assert _finish(root, "--resume")["real_steps"] == 6
+    assert not list(ckpt_dir.glob("*.tmp")), "the resumed run removes the half-written temp file"
+    _same_weights(_weights(root), uninterrupted)
 
 
 def test_evaluate_reports_every_metric_and_ablation(tiny_root):

@@ -6,7 +6,8 @@ wrong type, or a value out of range raises :class:`ParamsError` whose message is
 the offending key, e.g. ``params.yaml: 01_prepare.n_trian: unknown key (expected one of: ...)``.
 
 Run ``python -m tryon.config check [params.yaml]`` to validate a file (exit status 2 on error);
-every DVC stage does this before it starts its notebook.
+every DVC stage does this before it starts its notebook, with ``--stage SLUG`` which also checks that
+each input file the stage declares in ``dvc.yaml`` exists (one line naming the missing file).
 ``python -m tryon.config apply PROFILE.yaml [--params params.yaml]`` merges a profile of overrides
 (e.g. ``profiles/tiny.yaml``) into ``params.yaml`` (validated first, written atomically).
 """
@@ -333,6 +334,29 @@ def load_params(path: str | os.PathLike = "params.yaml") -> Params:
     return parse_params(read_yaml(path), str(path))
 
 
+def check_stage_inputs(stage: str, dvc_yaml: str | os.PathLike = "dvc.yaml") -> None:
+    """Every dependency of ``stage`` in ``dvc_yaml`` exists (paths relative to its folder); else a
+    :class:`ParamsError` naming the first missing file and the stage whose output it is."""
+    stages = read_yaml(dvc_yaml).get("stages", {})
+    if stage not in stages:
+        raise ParamsError(f"{dvc_yaml}: no stage {stage!r} (expected one of: {', '.join(stages)})")
+    root = Path(dvc_yaml).parent
+
+    def outs(spec: dict) -> list[str]:
+        items = (spec.get("outs") or []) + (spec.get("metrics") or [])
+        return [next(iter(o)) if isinstance(o, dict) else str(o) for o in items]
+
+    for dep in stages[stage].get("deps") or []:
+        if (root / dep).exists():
+            continue
+        maker = next(
+            (s for s, spec in stages.items() if any(dep == o or dep.startswith(f"{o}/") for o in outs(spec))),
+            None,
+        )
+        hint = f", an output of stage {maker} (run `dvc repro {maker}`)" if maker else ""
+        raise ParamsError(f"{dep}: input of stage {stage} not found{hint}")
+
+
 def to_dict(params: Params) -> dict[str, dict]:
     """Params back to the ``params.yaml`` layout (slug -> mapping)."""
     return {slug: dataclasses.asdict(getattr(params, name)) for slug, (name, _) in SECTIONS.items()}
@@ -405,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("check", help="validate a params file")
     c.add_argument("params", nargs="?", default="params.yaml")
     c.add_argument("-q", "--quiet", action="store_true", help="print nothing when the file is valid")
+    c.add_argument(
+        "--stage", help="also check that every input file of this dvc.yaml stage exists (before it starts)"
+    )
+    c.add_argument("--dvc-yaml", default="dvc.yaml", help="the pipeline file that --stage reads")
     a = sub.add_parser("apply", help="merge a profile of overrides into params.yaml")
     a.add_argument("profile")
     a.add_argument("--params", default="params.yaml")
@@ -414,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "check":
             load_params(args.params)
+            if args.stage:
+                check_stage_inputs(args.stage, args.dvc_yaml)
             if not args.quiet:
                 print(f"{args.params}: ok")
         elif args.cmd == "dump":

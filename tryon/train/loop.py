@@ -222,9 +222,7 @@ def fit(
     use_amp = amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
-    start, history, best = 0, [], math.inf
-    if resume and last_path is not None and last_path.is_file():
-        start, history, best = _restore(last_path, device, model, optimizer, scheduler, scaler)
+    start, history, best = _start_state(last_path, resume, info, device, model, optimizer, scheduler, scaler)
 
     def save(path: Path, step: int) -> None:
         if path is not None and info.is_main:
@@ -263,6 +261,20 @@ def fit(
     best_saved = best_path if best_path is not None and best_path.exists() else None
     seconds = time.perf_counter() - t0
     return FitResult(steps, history, last_path, best_saved, seconds=seconds, resumed_from=start)
+
+
+def _start_state(
+    last_path, resume, info, device, model, optimizer, scheduler, scaler
+) -> tuple[int, list, float]:
+    """``(step, history, best)`` to start from: ``last.pt`` restored on ``resume``, else a fresh start.
+    Removes the half-written temp files a kill during a checkpoint write leaves behind (the checkpoints
+    themselves are never half-written: see :func:`tryon.config.atomic_write`)."""
+    if last_path is not None and info.is_main:
+        for tmp in last_path.parent.glob(".*.pt.*.tmp"):
+            tmp.unlink(missing_ok=True)
+    if resume and last_path is not None and last_path.is_file():
+        return _restore(last_path, device, model, optimizer, scheduler, scaler)
+    return 0, [], math.inf
 
 
 def _restore(last_path: Path, device, model, optimizer, scheduler, scaler) -> tuple[int, list, float]:
