@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup repro test test-fast lab lint format bench clean-outputs mediapipe
+.PHONY: help setup repro test test-fast lab lint format bench clean-outputs mediapipe screenshot
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -50,6 +50,13 @@ test: setup $(MP_DEP) ## run every test (includes the small end-to-end dvc repro
 
 test-fast: setup $(MP_DEP) ## the tests without the slow ones
 	$(BIN)/python -m pytest -m "not slow"
+
+screenshot: ## reports/index.html as headless Chromium draws it -> reports/index.png (needs: apt-get install chromium)
+	@command -v chromium >/dev/null || { echo "error: chromium not found (apt-get install chromium)" >&2; exit 2; }
+	@test -f reports/index.html || { echo "error: reports/index.html not found (run make repro)" >&2; exit 2; }
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,4000 \
+		--screenshot=$(abspath reports/index.png) file://$(abspath reports/index.html) 2>/dev/null
+	@echo "reports/index.png"
 
 lab: setup ## start jupyter lab (adds --allow-root when run as root)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,)

@@ -26,7 +26,14 @@ from tryon.stages import train as train_stage
 TINY = {
     "base": {"image_size": 64, "device": "cpu", "num_threads": 1},
     "01_prepare": {"n_train": 12, "n_test": 4},
-    "05_train": {"steps": 4, "real_steps": 6, "batch_size": 2, "log_every": 1, "checkpoint_every": 1},
+    "05_train": {
+        "steps": 4,
+        "real_steps": 6,
+        "ablation_steps": 0,
+        "batch_size": 2,
+        "log_every": 1,
+        "checkpoint_every": 1,
+    },
 }
 
 

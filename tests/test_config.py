@@ -82,7 +82,7 @@ def test_apply_profile_merges_and_validates(tmp_path):
     assert params.read_text() == before, "a rejected profile must leave params.yaml untouched"
 
 
-@pytest.mark.parametrize("profile", ["profiles/tiny.yaml", "profiles/full.yaml"])
+@pytest.mark.parametrize("profile", ["profiles/tiny.yaml", "profiles/full.yaml", "profiles/method.yaml"])
 def test_shipped_profiles_are_valid(profile):
     root = config.__file__.replace("tryon/config.py", "")
     raw = config.merge(yaml.safe_load(open(root + "params.yaml")), yaml.safe_load(open(root + profile)))

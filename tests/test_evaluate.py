@@ -66,3 +66,57 @@ def test_summarise_breakdowns():
     assert abs(s["overall"]["ssim"] - 0.7) < 1e-9 and s["n"] == 3
     assert s["body_type"]["pear"]["n"] == 2 and abs(s["body_type"]["pear"]["ssim"] - 0.6) < 1e-9
     assert "missing" not in s
+
+
+def test_bootstrap_interval_covers_the_mean_narrows_with_n_and_is_seeded():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(0.8, 0.1, 16), rng.normal(0.8, 0.1, 256)
+    lo, hi = ev.bootstrap_ci(small)
+    assert lo < small.mean() < hi
+    assert ev.bootstrap_ci(small) == [lo, hi], "seeded: the same interval on every run"
+    lo2, hi2 = ev.bootstrap_ci(large)
+    assert hi2 - lo2 < (hi - lo) * 0.5, "16x the samples: about a quarter of the width"
+    assert abs((hi2 - lo2) / 2 - 1.96 * large.std() / 16) < 0.004  # close to the normal interval
+    # NaN and inf are left out; fewer than two finite values give no interval
+    assert all(math.isnan(x) for x in ev.bootstrap_ci([0.5, math.nan, math.inf]))
+    assert ev.bootstrap_ci([0.2, 0.4, math.nan]) == ev.bootstrap_ci([0.2, 0.4])
+    rows = [{"ssim": float(v)} for v in small]
+    assert ev.summarise(rows, [], ["ssim"], ci=True)["overall"]["ssim_ci95"] == [lo, hi]
+
+
+def test_a_difference_is_a_win_only_when_the_intervals_are_apart():
+    from tryon.stages.evaluate import verdicts
+
+    assert ev.ci_apart([0.1, 0.2], [0.3, 0.4]) and not ev.ci_apart([0.1, 0.35], [0.3, 0.4])
+    ref = {"ssim": 0.90, "ssim_ci95": [0.88, 0.92], "epe_px": 3.0, "epe_px_ci95": [2.5, 3.5]}
+    rows = {
+        "full_short": ref,
+        "no_style": {"ssim": 0.80, "ssim_ci95": [0.78, 0.82], "epe_px": 3.2, "epe_px_ci95": [2.7, 3.7]},
+        "method_only": {"ssim": 0.95, "ssim_ci95": [0.93, 0.97], "epe_px": 6.0, "epe_px_ci95": [5.5, 6.5]},
+        "no_text_short_seed1": ref,  # its reference (full_short_seed1) is absent: no verdict
+    }
+    v = verdicts(rows)
+    assert v == {
+        "no_style": {"ssim": "worse", "epe_px": "within_ci"},
+        "method_only": {"ssim": "better", "epe_px": "worse"},  # end-point error: lower is better
+    }
+
+
+def test_metric_keys_are_snake_case_and_never_collide(tmp_path):
+    import json
+
+    import pytest
+
+    from tryon.viz import report
+
+    assert report.metric_key("full, unpaired") == "full_unpaired"
+    assert report.metric_key("slightly fat") == "slightly_fat"
+    assert report.metric_key("trunk_guided (retrained)") == "trunk_guided_retrained"
+    assert report.metric_key("face_ssim_share_ge_0.95") == "face_ssim_share_ge_0_95"
+    assert report.metric_key("extra-tall") == "extra-tall"
+    path = report.write_metrics("99_x", {"build": {"slightly fat": 1.0, "well-proportioned": 2}}, tmp_path)
+    assert json.loads(path.read_text()) == {"build": {"slightly_fat": 1.0, "well-proportioned": 2}}
+    with pytest.raises(ValueError, match="both give the key 'a_b'"):
+        report.write_metrics("99_x", {"a b": 1, "a,b": 2}, tmp_path)

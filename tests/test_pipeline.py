@@ -117,7 +117,22 @@ def test_tiny_repro_end_to_end(tiny_repo):
     # stage 06: the fair ablation from stage 04, and every real pair through `tryon try-on`
     m6 = json.loads((tiny_repo / "metrics" / "06_evaluate.json").read_text())
     rows = m6["fair_ablation"]["rows"]
-    assert {"contour_guided (generated contour)", "trunk_guided (retrained)"} <= set(rows)
+    assert {"contour_guided_generated_contour", "trunk_guided_retrained"} <= set(rows)
+    assert {"method_only", "no_style", "style_gram", "full_short"} <= set(m6["ablations"])
+    assert m6["ablations"]["method_only"].keys() == m6["ablations"]["full"].keys()
+    lo, hi = m6["ablations"]["full"]["ssim_ci95"]
+    assert lo <= m6["ablations"]["full"]["ssim"] <= hi
+
+    def keys(d):
+        for k, v in d.items():
+            yield k
+            if isinstance(v, dict):
+                yield from keys(v)
+
+    for slug in config.STAGES:  # every key reads as it is in dvc metrics and the shell
+        m = json.loads((tiny_repo / "metrics" / f"{slug}.json").read_text())
+        bad = [k for k in keys(m) if re.search(r"[ ,.()]", k)]
+        assert not bad, f"metrics/{slug}.json keys with a space, comma, dot or bracket: {bad[:5]}"
     for name in ("model", "keep_trunk", "naive_paste", "mean_fill"):  # synthetic baselines (#18)
         assert 0 <= m6["baselines"][name]["garment_edge_ssim"] <= 1, (name, m6["baselines"][name])
     index = (tiny_repo / "reports" / "index.html").read_text()

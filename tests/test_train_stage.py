@@ -34,6 +34,7 @@ def _params(**train):
                 "batch_size": 2,
                 "log_every": 1,
                 "checkpoint_every": 2,
+                "ablation_steps": 2,
                 **train,
             },
         },
@@ -80,9 +81,12 @@ def test_real_phase_runs_after_the_synthetic_one(tiny_root, shared_samples):
 
 
 def test_resume_continues_exactly(tiny_root):
-    full, _ = _final(tiny_root, steps=4)
-    _final(tiny_root, steps=2)
-    resumed, m = _final(tiny_root, steps=4, resume=True)
+    """Extending a finished run (2 steps, then resumed to 4) equals a 4-step run under the step schedule;
+    a cosine schedule is tied to the run's length, so extending a run changes it (the SIGKILL tests
+    below resume a cosine run of unchanged length)."""
+    full, _ = _final(tiny_root, steps=4, lr_schedule="step")
+    _final(tiny_root, steps=2, lr_schedule="step")
+    resumed, m = _final(tiny_root, steps=4, resume=True, lr_schedule="step")
     assert m["resumed_from"] == 2
     assert abs(full - resumed) < 1e-5
 
@@ -172,10 +176,21 @@ def test_evaluate_reports_every_metric_and_ablation(tiny_root):
     _final(tiny_root)
     metrics, extras = eval_stage.run(_params(), tiny_root)
     names = {"full", "no_text", "trunk_guided_warp"}
-    assert set(metrics["ablations"]) == names | {f"{n}, unpaired" for n in names}
+    trained = {"full_short", "full_short_seed1", "method_only", "no_style", "style_gram"}
+    short = {f"{a}_short{s}" for a in ("no_text", "trunk_guided_warp") for s in ("", "_seed1")}
+    assert set(metrics["ablations"]) == names | {f"{n}_unpaired" for n in names} | trained | short
     assert metrics["unpaired"].startswith("each test person with the next")
-    unp, paired = metrics["ablations"]["full, unpaired"], metrics["ablations"]["full"]
-    assert all(v == v for v in unp.values()) and unp["epe_px"] != paired["epe_px"]
+    unp, paired = metrics["ablations"]["full_unpaired"], metrics["ablations"]["full"]
+    assert unp["epe_px"] == unp["epe_px"] and unp["epe_px"] != paired["epe_px"]
+    for row in metrics["ablations"].values():  # every row: the same figures, each with its interval
+        assert {m for m in row if not m.endswith("_ci95")} == set(eval_stage.METRICS)
+        lo, hi = row["ssim_ci95"]
+        assert lo <= row["ssim"] <= hi
+    a, b = (metrics["ablations"][r]["ssim"] for r in ("full_short", "method_only"))
+    assert a != b, "method_only trains without the flow and contour terms: other weights"
+    v = metrics["ablation_verdicts"]
+    assert set(v) == set(metrics["ablations"]) - {"full", "full_unpaired", "full_short"}
+    assert set(v["no_style"].values()) <= {"better", "worse", "within_ci"}
     for m in eval_stage.METRICS:
         assert m in metrics["headline"]
     assert metrics["lpips"] == "LPIPS not computed: no weights"

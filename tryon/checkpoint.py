@@ -29,3 +29,15 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         return torch.load(path, map_location=map_location, weights_only=False)
     except Exception as e:  # a truncated or foreign file
         raise ValueError(f"{path}: not a readable tryon checkpoint ({type(e).__name__})") from None
+
+
+def save_inference_checkpoint(
+    path: str | os.PathLike, model, arch: dict, vocab, step: int, image_size: int
+) -> None:
+    """What inference loads (the ``05_train/model.pt`` format): weights, architecture arguments,
+    vocabulary, step and working image size; atomic."""
+    atomic_torch_save(
+        {"model": model.state_dict(), "architecture": arch, "vocab": vocab.to_dict(),
+         "step": step, "image_size": image_size},
+        path,
+    )  # fmt: skip

@@ -160,8 +160,11 @@ class TrainConfig:
     batch_size: int = _f(4, ge=1)
     lr: float = _f(1e-3, gt=0)
     weight_decay: float = _f(5e-4, ge=0)
-    lr_step: int = _f(1000, ge=1, doc="decay the lr every lr_step iterations")
-    lr_gamma: float = _f(0.5, gt=0, le=1, doc="decay factor (0.1 in the method)")
+    lr_schedule: Literal["cosine", "step"] = _f(
+        "cosine", doc="cosine: lr annealed to 0 over `steps`; step: x lr_gamma every lr_step (the method's)"
+    )
+    lr_step: int = _f(1000, ge=1, doc="decay the lr every lr_step iterations (lr_schedule: step)")
+    lr_gamma: float = _f(0.5, gt=0, le=1, doc="decay factor (0.1 in the method; lr_schedule: step)")
     lambda_style: float = _f(1.0, ge=0)
     lambda_warp: float = _f(1.0, ge=0)
     lambda_rec: float = _f(1.0, ge=0)
@@ -190,6 +193,9 @@ class TrainConfig:
     )
     vgg_layers: list[str] = _f(["relu1_1", "relu2_1", "relu3_1"], doc="VGG19 ReLU taps of L_style and L_warp")
     init_pretrained: bool = _f(True, doc="start from the 03_contour / 04_warp checkpoints")
+    ablation_steps: int = _f(
+        100, ge=0, doc="steps of each trained ablation row (synthetic, same init/seed/schedule); 0 = none"
+    )
     amp: bool = _f(True, doc="mixed precision on CUDA (ignored on CPU)")
     resume: bool = _f(False)
     checkpoint_every: int = _f(100, ge=1)

@@ -114,16 +114,42 @@ def optional_metric(weights_path: str, name: str) -> str | None:
     return None if weights_path else f"{name} {NOT_COMPUTED}"
 
 
-def summarise(rows: Iterable[dict], group_by: Iterable[str], metrics: Iterable[str]) -> dict:
+def bootstrap_ci(
+    values: Iterable[float], n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> list[float]:
+    """Percentile bootstrap interval of the mean over samples: ``[low, high]`` at ``level`` (NaN and inf
+    values are left out; ``[nan, nan]`` with fewer than two). Seeded, so a figure's interval is the same
+    on every run."""
+    v = np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64)
+    if len(v) < 2:
+        return [math.nan, math.nan]
+    means = v[np.random.default_rng(seed).integers(0, len(v), (n_boot, len(v)))].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return [float(lo), float(hi)]
+
+
+def ci_apart(a: Iterable[float], b: Iterable[float]) -> bool:
+    """Two ``[low, high]`` intervals that do not overlap (how the reports decide a win)."""
+    (a0, a1), (b0, b1) = a, b
+    return bool(a1 < b0 or b1 < a0)
+
+
+def summarise(
+    rows: Iterable[dict], group_by: Iterable[str], metrics: Iterable[str], ci: bool = False
+) -> dict:
     """Mean of each metric overall and per value of each ``group_by`` column (pandas), NaN-aware.
 
-    Returns ``{"overall": {metric: mean}, "<column>": {value: {metric: mean, "n": count}}}``.
+    Returns ``{"overall": {metric: mean}, "<column>": {value: {metric: mean, "n": count}}}``; with
+    ``ci`` the overall figures also get ``<metric>_ci95``, a bootstrap 95% interval over the rows
+    (:func:`bootstrap_ci`).
     """
     import pandas as pd
 
     df = pd.DataFrame(list(rows))
     metrics = [m for m in metrics if m in df.columns]
     out: dict = {"overall": {m: float(df[m].mean()) for m in metrics}, "n": len(df)}
+    if ci:
+        out["overall"] |= {f"{m}_ci95": bootstrap_ci(df[m].astype(float)) for m in metrics}
     for col in group_by:
         if col in df.columns:
             g = df.groupby(col)[metrics]

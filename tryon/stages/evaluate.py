@@ -1,10 +1,14 @@
 """Stage 06_evaluate: metrics on the synthetic test split, breakdowns, ablations, galleries.
 
-Ablations (the method's central claim: a body-shape contour guides the warp better than the parse-
-derived trunk map): the full model vs the same weights with the text code zeroed vs the warp guided by
-the trunk map instead of the generated contour image. All three run on the same test samples with the
-same trained weights (no retraining), so they show how much the trained network relies on the text and
-on the contour; they do not yet test a warp network trained on trunk maps.
+Ablations, two kinds, every row with a bootstrap 95% interval per figure (``<figure>_ci95``) and a
+verdict against its reference row (:func:`verdicts`: better / worse only when the intervals are apart):
+
+- **test-time** (``no_text``, ``trunk_guided_warp``): the shipped weights with the text code zeroed, or
+  with the warp guided by the trunk map instead of the generated contour image. They show how much the
+  trained network relies on the text and on the contour; stage 04's fair ablation retrains the warp.
+- **trained alike** (:mod:`tryon.stages.ablations`): one network per row on a short common schedule,
+  read against ``full_short`` (the shipped recipe on that schedule): ``method_only``, ``no_style``,
+  ``style_gram``, and a second seed of the short recipe with its own test-time ablations.
 """
 
 from __future__ import annotations
@@ -98,14 +102,16 @@ def run(params: Params, root: Path | None = None) -> tuple[dict, dict]:
     if unpaired is not None:
         for name, kw in ABLATIONS.items():
             rows, outs = per_sample_metrics(model, unpaired, device, **kw)
-            results[f"{name}, unpaired"] = rows
-            extras[f"{name}, unpaired"] = outs
+            results[f"{name}_unpaired"] = rows
+            extras[f"{name}_unpaired"] = outs
     full = results["full"]
     metrics = {
         "n_test": len(full),
-        "headline": {f"{m}": ev.summarise(full, [], [m])["overall"].get(m) for m in METRICS},
+        "headline": ev.summarise(full, [], METRICS, ci=True)["overall"],
         "full": ev.summarise(full, GROUPS, METRICS),
-        "ablations": {name: ev.summarise(rows, [], METRICS)["overall"] for name, rows in results.items()},
+        "ablations": {
+            name: ev.summarise(rows, [], METRICS, ci=True)["overall"] for name, rows in results.items()
+        },
         "unpaired": unpaired_note,
         **perceptual(model, test, extras["full"]["tryon"], w, device),
         "baselines": synthetic_baselines(model, test, device),
@@ -120,11 +126,69 @@ def run(params: Params, root: Path | None = None) -> tuple[dict, dict]:
         abl["full"]["epe_px"] < abl["trunk_guided_warp"]["epe_px"]
         and abl["full"]["warp_mask_iou"] > abl["trunk_guided_warp"]["warp_mask_iou"]
     )
+    metrics["ablations"] |= trained_ablations(root, test, device)
+    metrics["ablation_verdicts"] = verdicts(metrics["ablations"])
     metrics["fair_ablation"] = fair_ablation(root)
     metrics["forgetting"] = forgetting(root, test, metrics["ablations"]["full"], device)
     extras["rows"] = results
     extras["test"] = test
     return metrics, extras
+
+
+def trained_ablations(root: Path, test, device) -> dict[str, dict]:
+    """``ablations.<row>`` of the rows stage 05 trained alike (:mod:`tryon.stages.ablations`), on the
+    synthetic test split. The two seeds of the short shipped recipe also run the test-time ablations:
+    ``no_text_short``, ``trunk_guided_warp_short`` and their ``_seed1`` twins."""
+    from tryon.stages.ablations import ROWS, SEEDED, SUBDIR
+
+    out = {}
+    for name in ROWS:
+        path = root / "data" / "05_train" / SUBDIR / f"{name}.pt"
+        if not path.is_file():
+            continue
+        model, _ = load_model(path, device)
+        runs = {name: {}}
+        if name in SEEDED:
+            runs |= {f"{a}{name.removeprefix('full')}": kw for a, kw in ABLATIONS.items() if a != "full"}
+        for row, kw in runs.items():
+            rows, _ = per_sample_metrics(model, test, device, **kw)
+            out[row] = ev.summarise(rows, [], METRICS, ci=True)["overall"]
+    return out
+
+
+#: synthetic figures where lower is better
+SYNTHETIC_LOWER = ("l1", "epe_px")
+
+
+def reference_row(row: str) -> str:
+    """The row an ablation row is read against: ``full_short`` (``_seed1``: its seed-1 twin) for the
+    trained rows and the short-schedule test-time ablations, ``full`` (or ``full_unpaired``) else."""
+    if row.endswith("_seed1") and row != "full_short_seed1":
+        return "full_short_seed1"
+    if row.endswith("_short") or row in ("method_only", "no_style", "style_gram", "full_short_seed1"):
+        return "full_short"
+    return "full_unpaired" if row.endswith("_unpaired") else "full"
+
+
+def verdicts(ablations: dict[str, dict]) -> dict[str, dict[str, str]]:
+    """Per row and figure, against :func:`reference_row`: ``better`` / ``worse`` only when the two
+    bootstrap 95% intervals do not overlap, else ``within_ci`` (not a difference these test samples
+    can tell)."""
+    out = {}
+    for row, figs in ablations.items():
+        ref = ablations.get(reference_row(row))
+        if ref is None or ref is figs:
+            continue
+        out[row] = {}
+        for m in METRICS:
+            a, b = figs.get(f"{m}_ci95"), ref.get(f"{m}_ci95")
+            if a is None or b is None or any(math.isnan(x) for x in (*a, *b)):
+                continue
+            if not ev.ci_apart(a, b):
+                out[row][m] = "within_ci"
+            else:
+                out[row][m] = "better" if (figs[m] < ref[m]) == (m in SYNTHETIC_LOWER) else "worse"
+    return out
 
 
 @torch.no_grad()
@@ -289,9 +353,14 @@ LOWER_IS_BETTER = ("l1",)
 BEAT_FIGURES = ("ssim_net", "garment_ssim", "garment_edge_ssim", "l1", "sharpness_ratio")
 
 
-def _means(rows: list[dict]) -> dict[str, float]:
-    keys = rows[0].keys() if rows else ()
-    return {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
+def _means(rows: list[dict], ci: bool = False) -> dict:
+    """Mean of each figure over ``rows`` (NaN-aware); with ``ci`` also ``<figure>_ci95``, a bootstrap
+    95% interval over the pairs (:func:`tryon.eval.metrics.bootstrap_ci`)."""
+    keys = list(rows[0].keys()) if rows else []
+    out: dict = {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
+    if ci:
+        out |= {f"{k}_ci95": ev.bootstrap_ci([r[k] for r in rows]) for k in keys}
+    return out
 
 
 def real_test_records(samples: Path, split_csv: Path | None) -> tuple[list[tuple[str, object, str]], str]:
@@ -373,9 +442,9 @@ def real_paired(
     out = {
         "n_test_pairs": len(every["paired"]),
         "split": what,
-        "paired": _means(every["paired"]),
+        "paired": _means(every["paired"], ci=True),
         "paired_pasted": {k if k.endswith("_pasted") else f"{k}_pasted": v for k, v in pasted.items()},
-        "synthetic_only": _means(every["synthetic_only"])
+        "synthetic_only": _means(every["synthetic_only"], ci=True)
         if "synthetic_only" in models
         else "not computed: the shipped model is the synthetic-only one (no real phase in 05_train)",
         "baselines": {n: _means(every[n]) for n in B.NAMES},
@@ -388,7 +457,7 @@ def real_paired(
         out["real_training_gain"] = {
             k: out["paired"][k] - out["synthetic_only"][k]
             for k in out["paired"]
-            if k in out["synthetic_only"]
+            if k in out["synthetic_only"] and not k.endswith("_ci95")
         }
     return out, {"gallery": gallery}
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import torch
 
 from tryon import paths, runtime
-from tryon.checkpoint import atomic_torch_save
+from tryon.checkpoint import save_inference_checkpoint
 from tryon.config import Params, load_params
 from tryon.data.dataset import TryOnDataset
 from tryon.nets.build import architecture, build_model, load_pretrained
 from tryon.nets.vgg import build_vgg
+from tryon.stages.ablations import train_rows
 from tryon.stages.contour import CodedDataset
 from tryon.text import Vocabulary
 from tryon.train.loop import (
@@ -38,7 +39,7 @@ from tryon.train.loop import (
     to_device,
     unwrap,
 )
-from tryon.train.step import loss_weights, make_step_fn
+from tryon.train.step import loss_weights, make_scheduler, make_step_fn, schedule_text
 
 SLUG = "05_train"
 
@@ -101,7 +102,7 @@ def run(
     ).to(device)
     t = params.train
     opt = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=t.lr_step, gamma=t.lr_gamma)
+    sched = make_scheduler(opt, t, t.steps)
     live, on_log = _live_logger(out_dir, t.resume, info.is_main)
 
     result: FitResult = fit(
@@ -127,15 +128,8 @@ def run(
 
     def save_model(name: str, step: int) -> None:
         if info.is_main:
-            atomic_torch_save(
-                {
-                    "model": unwrap(model).state_dict(),
-                    "architecture": arch,
-                    "vocab": vocab.to_dict(),
-                    "step": step,
-                    "image_size": params.base.image_size,
-                },
-                out_dir / name,
+            save_inference_checkpoint(
+                out_dir / name, unwrap(model), arch, vocab, step, params.base.image_size
             )
 
     save_model(SYNTHETIC_ONLY, result.step)
@@ -151,6 +145,7 @@ def run(
     metrics = _metrics(params, result, unwrap(model), test_set, vgg, device, info, notes)
     metrics["real_phase"] = real
     metrics["synthetic_only_test_loss"] = synthetic_test_loss
+    metrics["trained_ablations"] = train_rows(params, root, train_set, device, info, arch, vocab)
     (out_dir / "history.json").write_text(json.dumps(result.history))
     return metrics
 
@@ -264,8 +259,7 @@ def _metrics(params: Params, result: FitResult, model, test_set, vgg, device, in
             "name": "Adam",
             "lr": t.lr,
             "weight_decay": t.weight_decay,
-            "lr_step": t.lr_step,
-            "lr_gamma": t.lr_gamma,
+            "lr_schedule": schedule_text(t, t.lr, t.steps),
         },
         "loss_weights": loss_weights(params),
     }

@@ -120,3 +120,19 @@ def loss_weights(params: Params, real_phase: bool = False) -> dict[str, float]:
         "contour_l1": t.lambda_contour,
         "smooth": t.lambda_smooth,
     }
+
+
+def make_scheduler(opt: torch.optim.Optimizer, t, steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """``05_train.lr_schedule`` (``t``: the TrainConfig): ``cosine`` anneals the lr to 0 over ``steps``
+    (the run's own length); ``step`` multiplies it by ``lr_gamma`` every ``lr_step`` steps ([0178])."""
+    if t.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    return torch.optim.lr_scheduler.StepLR(opt, step_size=t.lr_step, gamma=t.lr_gamma)
+
+
+def schedule_text(t, lr: float, steps: int) -> str:
+    """The schedule of :func:`make_scheduler` in words, with the values used (for the reports)."""
+    if t.lr_schedule == "cosine":
+        return f"cosine: {lr:g} annealed to 0 over {steps} steps"
+    decays = (steps - 1) // t.lr_step
+    return f"step: {lr:g} x {t.lr_gamma:g} every {t.lr_step} steps ({decays} decays in {steps} steps)"

@@ -128,11 +128,19 @@ def real_tryon_grid(out_dir: Path, rows, with_noparse: bool = False, height: int
     return image_grid(cols, row_titles=titles, size=2.4)
 
 
-def baseline_gallery(gallery: list[dict], height: int = 256):
+def save_figure(fig, path: Path, dpi: int = 80) -> Path:
+    """Save a matplotlib figure as PNG atomically (temp file + rename)."""
+    from tryon.config import atomic_write
+
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight"))
+    return path
+
+
+def baseline_gallery(gallery: list[dict], height: int = 256, keys: Sequence[str] | None = None):
     """Real paired pairs (from :func:`tryon.stages.evaluate.real_paired`): garment | the synthetic-only
     model's warped garment and try-on (when measured) | the shipped model's | pasted back | the
     network-free ``naive_paste`` and ``mean_fill`` | the photo (ground truth), each panel ``height``
-    pixels high."""
+    pixels high; ``keys``: only these columns (keys of ``names`` below), in that order."""
     from PIL import Image
 
     def panel(img: np.ndarray) -> torch.Tensor:
@@ -151,5 +159,6 @@ def baseline_gallery(gallery: list[dict], height: int = 256):
         "mean_fill": "mean_fill (no network)",
         "person": "photo (ground truth)",
     }
-    cols = {title: [panel(g[key]) for g in gallery] for key, title in names.items() if key in gallery[0]}
+    keys = keys or tuple(names)
+    cols = {names[k]: [panel(g[k]) for g in gallery] for k in keys if k in gallery[0]}
     return image_grid(cols, row_titles=[f"{g['group']}: {g['name']}" for g in gallery], size=2.2)
