@@ -25,7 +25,7 @@ from tryon.stages import train as train_stage
 
 TINY = {
     "base": {"image_size": 64, "device": "cpu", "num_threads": 1},
-    "01_prepare": {"n_train": 12, "n_test": 4},
+    "01_prepare": {"n_train": 12, "n_dev": 4, "n_test": 4},
     "05_train": {
         "steps": 4,
         "real_steps": 6,

@@ -85,7 +85,7 @@ def prepared_root(tmp_path_factory):
     from tryon.data.synthetic import generate
 
     root = tmp_path_factory.mktemp("root")
-    generate(root / "data" / "01_prepare", n=10, size=64, seed=0, n_test=4)
+    generate(root / "data" / "01_prepare", n=10, size=64, seed=0, n_test=2, n_dev=4)
     return root
 
 

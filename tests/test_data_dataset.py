@@ -68,15 +68,17 @@ def test_prepare_stage_tiny(tmp_path):
     from tryon.stages import prepare
 
     base = BaseConfig(image_size=64, seed=1)
-    cfg = PrepareConfig(n_train=6, n_test=3, real_root=str(tmp_path / "absent"), workers=1)
+    cfg = PrepareConfig(n_train=6, n_dev=2, n_test=3, real_root=str(tmp_path / "absent"), workers=1)
     m = prepare.run(base, cfg, tmp_path / "out")
     assert m["real"] == f"not computed: no real data at {tmp_path / 'absent'}"
-    assert m["n_train"] == 6 and m["n_test"] == 3 and m["samples_per_s"] > 0
+    assert m["n_train"] == 6 and m["n_dev"] == 2 and m["n_test"] == 3 and m["samples_per_s"] > 0
     assert m["gt_mae_255_mean"] < 2 and m["shared_garments_train_test"] == 0 and m["real_pairs_loaded"] == 0
+    assert m["shared_garments_train_dev"] == 0 and m["shape_jitter"] == 0.08
+    assert set(m["width_r2_from_text"]) == {"shoulder_w_px", "waist_w_px", "hip_w_px"}
     import pandas as pd
 
     man = pd.read_csv(tmp_path / "out" / "manifest.csv")
-    assert len(man) == 9 and {"text", "height_cm", "body_type", "build", "garment_type"} <= set(man.columns)
+    assert len(man) == 11 and {"text", "height_cm", "body_type", "build", "garment_type"} <= set(man.columns)
     figs = [
         prepare.samples_figure(tmp_path / "out", "train", 2),
         prepare.distributions_figure(man),

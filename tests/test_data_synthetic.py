@@ -123,6 +123,40 @@ def test_train_test_disjoint_and_manifest(tmp_path):
     assert not set(df.body_id[df.split == "train"]) & set(df.body_id[df.split == "test"])
 
 
+def test_dev_split_is_disjoint_and_leaves_train_and_test_unchanged(tmp_path):
+    sy.generate(tmp_path / "a", n=4, size=64, seed=5, n_test=2)
+    df = sy.generate(tmp_path / "b", n=4, size=64, seed=5, n_test=2, n_dev=3)
+    assert list(df.split.value_counts().sort_index().items()) == [("dev", 3), ("test", 2), ("train", 4)]
+    a, b = _tree_hashes(tmp_path / "a"), _tree_hashes(tmp_path / "b")
+    assert {k: v for k, v in b.items() if not k.startswith("dev/") and k != "manifest.csv"} == {
+        k: v for k, v in a.items() if k != "manifest.csv"
+    }, "adding a dev split changes no train or test file"
+    dev = {p.read_bytes() for p in (tmp_path / "b" / "dev" / "cloth").glob("*.png")}
+    other = {p.read_bytes() for s in ("train", "test") for p in (tmp_path / "b" / s / "cloth").glob("*.png")}
+    assert len(dev) == 3 and not dev & other
+    assert not set(df.body_id[df.split == "dev"]) & set(df.body_id[df.split != "dev"])
+
+
+def test_shape_jitter_moves_only_the_widths_and_loosens_the_text():
+    from tryon.stages.prepare import width_r2_from_text
+
+    rows = {}
+    for jitter in (0.0, 0.08):
+        rows[jitter] = pd.DataFrame(
+            [
+                sy.manifest_row(f"s{i}", "train", i, 1, b, g, out, jitter)
+                for i in range(40)
+                for b, g, out in [sy.make_sample(1, "train", i, 64, shape_jitter=jitter)]
+            ]
+        )
+    same = ["text", "height_cm", "weight_kg", "body_type", "build", "garment_type"]
+    assert rows[0.0][same].equals(rows[0.08][same]), "the text and garment draws do not depend on it"
+    assert not rows[0.0]["hip_w_px"].equals(rows[0.08]["hip_w_px"])
+    tight, loose = (width_r2_from_text(rows[j]) for j in (0.0, 0.08))
+    assert tight["hip_w_px"] > 0.97, tight  # widths a function of the text (up to pixel rounding)
+    assert loose["hip_w_px"] < tight["hip_w_px"] - 0.03, (tight, loose)
+
+
 def test_rendered_sample_is_consistent():
     b, g, out = sy.make_sample(0, "train", 3, 128)
     parse, worn = out["parse"], out["worn_mask"]

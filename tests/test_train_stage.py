@@ -27,7 +27,7 @@ def _params(**train):
         yaml.safe_load(open(config.__file__.replace("tryon/config.py", "params.yaml"))),
         {
             "base": {"image_size": 64, "device": "cpu", "num_threads": 1},
-            "01_prepare": {"n_train": 12, "n_test": 4},
+            "01_prepare": {"n_train": 12, "n_dev": 4, "n_test": 4},
             "05_train": {
                 "steps": 4,
                 "real_steps": 2,
@@ -61,7 +61,7 @@ def test_same_seed_same_final_loss(tiny_root):
     b, m = _final(tiny_root)
     assert abs(a - b) < 1e-6
     terms = {"style", "warp_vgg", "warp_mask", "rec", "flow", "contour_l1", "smooth", "total"}
-    assert set(m["test_loss"]) == set(m["synthetic_only_test_loss"]) == terms
+    assert set(m["dev_loss"]) == set(m["synthetic_only_dev_loss"]) == terms
     assert m["vgg_weights"].startswith("random(") and m["device"] == "cpu"
 
 

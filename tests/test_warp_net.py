@@ -232,7 +232,10 @@ def test_run_trains_saves_and_writes_metrics(tmp_path):
     trunk_net = torch.load(tmp_path / "data" / "04_warp" / "model_trunk.pt", weights_only=False)
     assert trunk_net["contour_source"] == "trunk" and trunk_net["steps"] == 2
     fair = m["fair_ablation"]
-    assert set(fair["rows"]) == {"contour_guided_ground-truth_contour", "trunk_guided_retrained"}  # snake_case keys
+    assert set(fair["rows"]) == {
+        "contour_guided_ground-truth_contour",
+        "trunk_guided_retrained",
+    }  # snake_case keys
     assert fair["compared"].startswith("ground-truth contour")  # no stage-03 model in tmp_path
     for row in fair["rows"].values():
         assert row["epe_px"] >= 0 and 0 <= row["warp_mask_iou"] <= 1

@@ -73,7 +73,11 @@ class PrepareConfig:
         doc="05's last phase trains on: synthetic only, real only, or mixed (03/04 pretrain on synthetic)",
     )
     n_train: int = _f(512, ge=1)
-    n_test: int = _f(64, ge=1)
+    n_dev: int = _f(64, ge=1, doc="dev split: what 03-05 report and every choice of steps/weights is made on")
+    n_test: int = _f(64, ge=1, doc="test split: read once, in 06_evaluate")
+    shape_jitter: float = _f(
+        0.08, ge=0, le=0.3, doc="body widths vary +- this around what the text implies, independent of it"
+    )
     garment_dir: str = _f("", doc="folder of real flat garment photos; '' = procedural garments")
     real_root: str = _f(
         "../shared/data/vton-samples",

@@ -152,8 +152,10 @@ class UnpairedSynthetic(Dataset):
         a, b = self.paired[i], self.paired[j]
         row_a, row_b = self.paired.table.iloc[i], self.paired.table.iloc[j]
         s0 = int(a["orig_size"][0])
+        # manifests written before the shape_jitter column had the text-tied 3% spread
+        jitter = float(row_a["shape_jitter"]) if "shape_jitter" in row_a.index else 0.03
         _, _, out = make_unpaired(
-            int(row_a["seed"]), self.paired.split, int(row_a["index"]), int(row_b["index"]), s0
+            int(row_a["seed"]), self.paired.split, int(row_a["index"]), int(row_b["index"]), s0, jitter
         )
         size = a["person"].shape[-1]
 

@@ -10,7 +10,7 @@ The pixel L1 is an addition to the method, possible because the synthetic contou
 Notebook entry points: :func:`run` (train, save ``data/03_contour/model.pt``, return the metrics),
 :func:`load_trained`, :func:`comparison_figure`, :func:`text_variation_figure` (loss curves: :func:`tryon.viz.train.loss_curves`).
 
-Metrics on the test split (synthetic samples only, the ones with a contour image):
+Metrics on the dev split (synthetic samples only, the ones with a contour image):
 - ``silhouette_iou``: IoU of thresholded foregrounds of generated and ground-truth contour images;
 - ``face_ssim``: SSIM (:func:`tryon.eval.metrics.ssim`) of generated contour vs the input photo, averaged
   inside the face region (parse label FACE);
@@ -111,7 +111,7 @@ def make_step_fn(vgg, weights: dict[str, float], style_mode: str, style_size: in
 
 def run(params: Params, root: Path | None = None, progress: bool = True) -> dict:
     """Train on ``data/01_prepare`` (train split) with the vocabulary of stage 02; save
-    ``data/03_contour/model.pt`` (atomic) and ``history.json``; evaluate on the test split."""
+    ``data/03_contour/model.pt`` (atomic) and ``history.json``; evaluate on the dev split (test is read in 06 only)."""
     from tryon.data.dataset import TryOnDataset
 
     root = root or paths.ROOT
@@ -144,7 +144,9 @@ def run(params: Params, root: Path | None = None, progress: bool = True) -> dict
         out_dir / "model.pt",
     )  # fmt: skip
     (out_dir / "history.json").write_text(json.dumps(result.history, indent=1) + "\n")
-    test_set = CodedDataset(TryOnDataset(prepared, "test", size), vocab)
+    test_set = CodedDataset(
+        TryOnDataset(prepared, "dev", size), vocab
+    )  # the dev split: test is read in 06 only
     t0 = time.perf_counter()
     metrics = evaluate_contours(net, test_set, vocab, device)
     return {
@@ -357,7 +359,7 @@ def _show(ax, img: torch.Tensor, title: str = "") -> None:
 
 @torch.no_grad()
 def comparison_figure(net: TextContourNet, dataset, vocab: Vocabulary, n: int = 4):
-    """Rows of test samples: person photo, trunk map, generated contour, ground-truth contour."""
+    """Rows of dev (or any) samples: person photo, trunk map, generated contour, ground-truth contour."""
     import matplotlib.pyplot as plt
 
     samples = [dataset[i] for i in range(min(n, len(dataset)))]

@@ -27,7 +27,7 @@ def _workers(cfg: PrepareConfig) -> int:
     return cfg.workers if cfg.workers > 0 else max(1, min(2, os.cpu_count() or 1))
 
 
-def gt_exactness(root: Path, split: str, seed: int, n: int = 16) -> dict:
+def gt_exactness(root: Path, split: str, seed: int, n: int = 16, shape_jitter: float = 0.08) -> dict:
     """Warp each stored flat garment with its stored gt_grid (``grid_sample``, align_corners=False) and
     compare with the worn garment before shading, re-rendered in memory from the same seed.
     Returns MAE in 1/255 units inside flow_valid (mean and max over samples) and the fraction of the
@@ -40,7 +40,7 @@ def gt_exactness(root: Path, split: str, seed: int, n: int = 16) -> dict:
     for i in range(min(n, len(ds))):
         d = ds[i]
         idx = int(ds.table.loc[i, "index"])
-        _, _, out = make_sample(seed, split, idx, d["person"].shape[-1])
+        _, _, out = make_sample(seed, split, idx, d["person"].shape[-1], shape_jitter=shape_jitter)
         g = (d["garment"][None] + 1) / 2  # [1, 3, S, S] in [0, 1]
         warped = F.grid_sample(g, d["gt_grid"].permute(1, 2, 0)[None], align_corners=False)[0]  # [3, S, S]
         raw = torch.from_numpy(out["garment_raw"]).permute(2, 0, 1)  # [3, S, S]
@@ -102,31 +102,57 @@ def synthetic(base: BaseConfig, cfg: PrepareConfig, out_dir: Path) -> dict:
         n_test=cfg.n_test,
         workers=_workers(cfg),
         garment_dir=resolve(cfg.garment_dir) if cfg.garment_dir else None,
+        n_dev=cfg.n_dev,
+        shape_jitter=cfg.shape_jitter,
     )
     dt = time.perf_counter() - t0
     metrics = {
         "n_train": int((df["split"] == "train").sum()),
+        "n_dev": int((df["split"] == "dev").sum()),
         "n_test": int((df["split"] == "test").sum()),
+        "shape_jitter": cfg.shape_jitter,
+        "width_r2_from_text": width_r2_from_text(df[df.split == "train"]),
         "generate_s": dt,
         "samples_per_s": len(df) / dt,
         "workers": _workers(cfg),
     }
-    metrics.update(gt_exactness(out_dir, "test", base.seed))
-    # disjointness: no flat garment image and no body shared by train and test
-    shared = _hashes(out_dir / "train" / LAYOUT["garment"]) & _hashes(out_dir / "test" / LAYOUT["garment"])
+    # data checks on the dev split: the test split is read once, in 06_evaluate
+    metrics.update(gt_exactness(out_dir, "dev", base.seed, shape_jitter=cfg.shape_jitter))
+    # disjointness: no flat garment image and no body shared by train and test (or train and dev)
     cols = ["height_cm", "weight_kg", "body_type", "build", "shoulder_w_px", "hip_w_px"]
     tr = set(map(tuple, df[df.split == "train"][cols].values.tolist()))
-    te = set(map(tuple, df[df.split == "test"][cols].values.tolist()))
-    metrics["shared_garments_train_test"] = len(shared)
-    metrics["shared_bodies_train_test"] = len(tr & te)
+    for other in ("test", "dev"):
+        shared = _hashes(out_dir / "train" / LAYOUT["garment"]) & _hashes(out_dir / other / LAYOUT["garment"])
+        te = set(map(tuple, df[df.split == other][cols].values.tolist()))
+        metrics[f"shared_garments_train_{other}"] = len(shared)
+        metrics[f"shared_bodies_train_{other}"] = len(tr & te)
     for col in ("body_type", "build", "garment_type"):
         metrics[f"count_{col}"] = df[col].value_counts().sort_index().to_dict()
     ratio = (df["hip_w_px"] / df["shoulder_w_px"]).groupby(df["body_type"]).mean()
     metrics["hip_to_shoulder_by_type"] = ratio.round(3).to_dict()
     metrics["height_cm_range"] = [float(df.height_cm.min()), float(df.height_cm.max())]
     metrics["weight_kg_range"] = [float(df.weight_kg.min()), float(df.weight_kg.max())]
-    metrics.update(annotate_accuracy(out_dir, "test"))
+    metrics.update(annotate_accuracy(out_dir, "dev"))
     return metrics
+
+
+def width_r2_from_text(df) -> dict[str, float]:
+    """How much of each body width the text determines: R^2 of a least-squares fit of the width (px) on
+    what the text says (one-hot body type and build, height, weight, and their product). 1.0 would be a
+    body shape that is a function of the text; ``01_prepare.shape_jitter`` keeps it below."""
+    import numpy as np
+    import pandas as pd
+
+    x = pd.get_dummies(df[["body_type", "build"]].astype(str)).astype(float)
+    x["height"], x["weight"] = df["height_cm"], df["weight_kg"]
+    x["hw"] = x["height"] * x["weight"]
+    a = np.c_[np.ones(len(x)), x.to_numpy()]
+    out = {}
+    for col in ("shoulder_w_px", "waist_w_px", "hip_w_px"):
+        y = df[col].to_numpy(float)
+        resid = y - a @ np.linalg.lstsq(a, y, rcond=None)[0]
+        out[col] = float(1 - resid.var() / max(y.var(), 1e-12))
+    return out
 
 
 def real_split(real: Path, cfg: PrepareConfig, out_dir: Path) -> dict:

@@ -133,9 +133,9 @@ def run(
             )
 
     save_model(SYNTHETIC_ONLY, result.step)
-    test_set = CodedDataset(TryOnDataset(prepared, "test", params.base.image_size), vocab)
+    test_set = CodedDataset(TryOnDataset(prepared, "dev", params.base.image_size), vocab)  # test: 06 only
     if info.is_main:
-        synthetic_test_loss = test_losses(unwrap(model), test_set, _step_fn(params, vgg), device)
+        synthetic_dev_loss = test_losses(unwrap(model), test_set, _step_fn(params, vgg), device)
     real = real_phase(params, root, model, train_set, vgg, device, info, on_log, arch, vocab)
     if live is not None:
         live.end()
@@ -144,7 +144,7 @@ def run(
     save_model("model.pt", result.step + (real["steps"] if isinstance(real, dict) else 0))
     metrics = _metrics(params, result, unwrap(model), test_set, vgg, device, info, notes)
     metrics["real_phase"] = real
-    metrics["synthetic_only_test_loss"] = synthetic_test_loss
+    metrics["synthetic_only_dev_loss"] = synthetic_dev_loss
     metrics["trained_ablations"] = train_rows(params, root, train_set, device, info, arch, vocab)
     (out_dir / "history.json").write_text(json.dumps(result.history))
     return metrics
@@ -238,7 +238,7 @@ def real_phase(params: Params, root: Path, model, syn_set, vgg, device, info: Di
 
 
 def _metrics(params: Params, result: FitResult, model, test_set, vgg, device, info: DistInfo, notes) -> dict:
-    """The stage-05 metrics: speed, final train loss, every loss term on the test split, set-up."""
+    """The stage-05 metrics: speed, final train loss, every loss term on the dev split, set-up."""
     t = params.train
     return {
         "steps": result.step,
@@ -248,7 +248,7 @@ def _metrics(params: Params, result: FitResult, model, test_set, vgg, device, in
             (result.step - result.resumed_from) * t.batch_size / max(result.seconds, 1e-9), 3
         ),
         "final_train_loss": result.history[-1] if result.history else None,
-        "test_loss": test_losses(
+        "dev_loss": test_losses(
             model, test_set, make_step_fn(vgg, loss_weights(params), t.style_mode, t.vgg_size), device
         ),
         "device": str(device),
@@ -267,7 +267,7 @@ def _metrics(params: Params, result: FitResult, model, test_set, vgg, device, in
 
 @torch.no_grad()
 def test_losses(model, dataset, step_fn, device, batch_size: int = 8) -> dict[str, float]:
-    """Mean of every named loss term over the test split (eval mode)."""
+    """Mean of every named loss term over a split (eval mode)."""
     model.eval()
     sums: dict[str, float] = {}
     n = 0

@@ -12,7 +12,7 @@ Loss (named terms, weights from ``params.yaml`` 04_warp):
   from the method: its photometric losses alone do not start the global matcher (FINDINGS.md).
 
 Outputs: ``data/04_warp/model.pt`` ({"warp_net": state_dict, "arch": constructor args, ...}, written
-atomically) and ``metrics/04_warp.json``: the test-split end-point error of the flow (pixels at the
+atomically) and ``metrics/04_warp.json``: the dev-split end-point error of the flow (pixels at the
 working size and as a fraction of the width, inside ``flow_valid``), the warped-mask IoU against the
 worn-garment mask, a collapse check (spread of the predicted flow vs the ground truth's), and the
 identity-warp baseline for scale.
@@ -160,7 +160,7 @@ def evaluate_warp(
     batch_size: int = 16,
     device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
-    """Flow and mask metrics over a dataset (the synthetic test split).
+    """Flow and mask metrics over a dataset (the synthetic dev split in this stage).
 
     Returns ``{"summary": {...}, "rows": [per-sample dicts]}``. Summary keys: ``epe_px`` (mean over
     samples of the mean end-point error inside ``flow_valid``, pixels at the working size),
@@ -336,7 +336,7 @@ def run(
 ) -> dict[str, Any]:
     """Stage entry point: train, save ``data/04_warp/model.pt`` atomically, evaluate, write metrics.
 
-    ``train_set`` / ``test_set`` default to ``TryOnDataset(data/01_prepare, "train" | "test")``.
+    ``train_set`` / ``test_set`` default to ``TryOnDataset(data/01_prepare, "train" | "dev")`` (the dev split: test is read in 06 only).
     Returns ``{"model", "fit", "metrics", "eval"}`` (the notebook plots from these).
     """
     root = Path(root) if root is not None else paths.ROOT
@@ -347,7 +347,7 @@ def run(
 
         prep = paths.stage_dir("01_prepare", root)
         train_set = train_set if train_set is not None else TryOnDataset(prep, "train")
-        test_set = test_set if test_set is not None else TryOnDataset(prep, "test")
+        test_set = test_set if test_set is not None else TryOnDataset(prep, "dev")  # test is read in 06 only
     out_dir = paths.stage_dir(SLUG, root)
     dev = torch.device(device) if device is not None else runtime.resolve_device(params.base.device)
     t0 = time.perf_counter()
@@ -423,7 +423,7 @@ def fair_ablation(
     one fed at test time with the stage-03 generated contour (what inference has) and with the ground
     truth contour (an upper bound). Saves ``data/04_warp/model_trunk.pt``.
 
-    On a procedural synthetic test split the same comparison also runs **unpaired** (each person with
+    On a procedural synthetic dev split the same comparison also runs **unpaired** (each person with
     the next sample's garment, ground truth rendered by :class:`tryon.data.dataset.UnpairedSynthetic`):
     there the trunk map's hole has the old garment's outline, not the new one's, which is the case the
     method's claim is about.
@@ -494,7 +494,7 @@ def _unpaired(test_set: Sequence[dict]):
     from tryon.data.io import DataError
 
     if not isinstance(test_set, TryOnDataset):
-        return "not run: the test set is not a prepared synthetic split"
+        return "not run: the evaluation set is not a prepared synthetic split"
     try:
         return UnpairedSynthetic(test_set)
     except DataError as e:

@@ -291,7 +291,8 @@ def photo_garment(photo: Path, mask: Path | None, size: int, seed: int) -> Garme
 
 
 def photo_split(photos: list, seed: int, split: str) -> list:
-    """Disjoint train / test subsets of a photo list (15% test, at least one), shuffled by ``seed``."""
+    """Disjoint train / held-out subsets of a photo list (15% held out, at least one; test and dev wear
+    the held-out ones), shuffled by ``seed``."""
     if len(photos) < 2:
         from tryon.data.io import DataError
 
@@ -300,5 +301,5 @@ def photo_split(photos: list, seed: int, split: str) -> list:
         )
     perm = np.random.default_rng([seed, 99]).permutation(len(photos))
     n_test = max(1, round(0.15 * len(photos)))
-    idx = perm[:n_test] if split == "test" else perm[n_test:]
+    idx = perm[:n_test] if split in ("test", "dev") else perm[n_test:]  # dev: held out from training too
     return [photos[i] for i in sorted(idx)]

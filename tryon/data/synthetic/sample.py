@@ -38,8 +38,10 @@ LAYOUT: dict[str, str] = {
     "gt_grid": "gt-grid",
     "flow_valid": "flow-valid",
 }
-SPLITS = ("train", "test")
-_SPLIT_CODE = {"train": 0, "test": 1}
+SPLITS = ("train", "dev", "test")
+_SPLIT_CODE = {"train": 0, "test": 1, "dev": 2}
+#: default spread of the body widths around what the text implies (independent of the text, #15)
+SHAPE_JITTER = 0.08
 #: dtype of the stored ground-truth grid (float16: < 0.07 px error at 256, half the disk of float32)
 GRID_DTYPE = np.float16
 
@@ -49,15 +51,22 @@ def sample_id(split: str, index: int) -> str:
 
 
 def make_sample(
-    seed: int, split: str, index: int, size: int, photos: list | None = None
+    seed: int,
+    split: str,
+    index: int,
+    size: int,
+    photos: list | None = None,
+    shape_jitter: float = SHAPE_JITTER,
 ) -> tuple[Body, Garment, dict]:
     """Sample ``index`` of ``split``: body and garment come from separate seed streams, keyed by
-    (seed, split, index), so train and test share no body and no garment, and any sample can be made
-    alone (parallel generation gives the same files)."""
+    (seed, split, index), so train, dev and test share no body and no garment, and any sample can be
+    made alone (parallel generation gives the same files). ``shape_jitter``: each body width varies by
+    up to this fraction around what the text implies, independently of the text (the same random draws
+    whatever its value, so only the widths change with it)."""
     if split not in _SPLIT_CODE:
         raise ValueError(f"split: expected one of {list(SPLITS)}, got {split!r}")
     code = _SPLIT_CODE[split]
-    body = sample_body(np.random.default_rng([seed, code, 0, index]))
+    body = sample_body(np.random.default_rng([seed, code, 0, index]), jitter=shape_jitter)
     grng = np.random.default_rng([seed, code, 1, index])
     if photos:
         own = photo_split(photos, seed, split)
@@ -69,20 +78,20 @@ def make_sample(
 
 
 def make_unpaired(
-    seed: int, split: str, index: int, garment_index: int, size: int
+    seed: int, split: str, index: int, garment_index: int, size: int, shape_jitter: float = SHAPE_JITTER
 ) -> tuple[Body, Garment, dict]:
     """Body ``index`` of ``split`` wearing the garment of sample ``garment_index`` (same split): an
     unpaired try-on with its ground truth (the person image is what a perfect try-on would produce)."""
     if split not in _SPLIT_CODE:
         raise ValueError(f"split: expected one of {list(SPLITS)}, got {split!r}")
     code = _SPLIT_CODE[split]
-    body = sample_body(np.random.default_rng([seed, code, 0, index]))
+    body = sample_body(np.random.default_rng([seed, code, 0, index]), jitter=shape_jitter)
     garment = sample_garment(np.random.default_rng([seed, code, 1, garment_index]))
     return body, garment, render_sample(body, garment, size)
 
 
 def manifest_row(
-    sid: str, split: str, index: int, seed: int, body: Body, garment: Garment, out: dict
+    sid: str, split: str, index: int, seed: int, body: Body, garment: Garment, out: dict, shape_jitter: float
 ) -> dict:
     """Per-sample attributes written to the manifest CSV."""
     m = out["measure"]
@@ -91,6 +100,7 @@ def manifest_row(
         "split": split,
         "index": index,
         "seed": seed,
+        "shape_jitter": shape_jitter,
         "text": body.text,
         "height_cm": round(body.height_cm, 1),
         "weight_kg": round(body.weight_kg, 1),
@@ -130,14 +140,14 @@ def write_sample(split_dir: Path, sid: str, out: dict, atomic: bool = False) -> 
 
 
 def _work(args: tuple) -> list[dict]:
-    split_dir, seed, split, indices, size, photos = args
+    split_dir, seed, split, indices, size, photos, jitter = args
     torch.set_num_threads(1)
     rows = []
     for i in indices:
-        body, garment, out = make_sample(seed, split, i, size, photos)
+        body, garment, out = make_sample(seed, split, i, size, photos, jitter)
         sid = sample_id(split, i)
         write_sample(Path(split_dir), sid, out)
-        rows.append(manifest_row(sid, split, i, seed, body, garment, out))
+        rows.append(manifest_row(sid, split, i, seed, body, garment, out, jitter))
     return rows
 
 
@@ -149,6 +159,7 @@ def generate_split(
     seed: int,
     workers: int = 1,
     photos: list | None = None,
+    shape_jitter: float = SHAPE_JITTER,
 ) -> list[dict]:
     """Write ``n`` samples of ``split`` into ``out_dir/split`` (built in a temp folder, then renamed into
     place, so a crash never leaves a half-written split). Returns the manifest rows in index order."""
@@ -162,7 +173,7 @@ def generate_split(
     tmp.mkdir()
     try:
         chunks = [list(range(i, n, max(1, workers))) for i in range(max(1, workers))]
-        jobs = [(str(tmp), seed, split, c, size, photos) for c in chunks if c]
+        jobs = [(str(tmp), seed, split, c, size, photos, shape_jitter) for c in chunks if c]
         if workers > 1 and n > 1:
             import multiprocessing as mp
 
@@ -188,23 +199,26 @@ def generate(
     n_test: int = 0,
     workers: int = 1,
     garment_dir: str | os.PathLike | None = None,
+    n_dev: int = 0,
+    shape_jitter: float = SHAPE_JITTER,
 ) -> pd.DataFrame:  # noqa: F821
-    """``tryon generate``: write ``n`` train samples (and ``n_test`` test samples) of size ``size`` into
-    ``out`` plus ``out/manifest.csv``. Same arguments -> byte-identical files. Returns the manifest.
-    ``garment_dir``: real flat garment photos to wear instead of procedural garments (split disjointly)."""
+    """``tryon generate``: write ``n`` train samples (and ``n_dev`` dev, ``n_test`` test samples) of size
+    ``size`` into ``out`` plus ``out/manifest.csv``. Same arguments -> byte-identical files (a split's
+    files do not depend on the other splits' counts). Returns the manifest. ``garment_dir``: real flat
+    garment photos to wear instead of procedural garments (split disjointly; dev wears test-side ones)."""
     import pandas as pd
 
     from tryon.config import atomic_write_text
 
-    if n < 0 or n_test < 0:
-        raise ValueError(f"n: expected a count >= 0, got {n if n < 0 else n_test}")
+    if min(n, n_test, n_dev) < 0:
+        raise ValueError(f"n: expected a count >= 0, got {min(n, n_test, n_dev)}")
     if size < 16:
         raise ValueError(f"size: expected >= 16 pixels, got {size}")
     photos = list_garment_photos(garment_dir) if garment_dir else None
     rows = []
-    for split, k in (("train", n), ("test", n_test)):
+    for split, k in (("train", n), ("dev", n_dev), ("test", n_test)):
         if k > 0:
-            rows += generate_split(out, split, k, size, seed, workers, photos)
+            rows += generate_split(out, split, k, size, seed, workers, photos, shape_jitter)
     df = pd.DataFrame(rows)
     atomic_write_text(Path(out) / "manifest.csv", df.to_csv(index=False))
     return df
