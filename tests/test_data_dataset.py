@@ -108,3 +108,10 @@ def test_unpaired_synthetic_renders_the_other_garment_on_the_same_body(folder):
     assert v.sum() > 50 and (warped - u["person"]).abs()[:, v].mean() < 0.15
     wrong = F.grid_sample(u["garment"][None], p["gt_grid"].permute(1, 2, 0)[None], align_corners=False)[0]
     assert (wrong - u["person"]).abs()[:, v].mean() > (warped - u["person"]).abs()[:, v].mean()
+    # skin_gain: garment in the person photo, arm or torso skin in the truth (skin_l1 of stage 06)
+    assert same["skin_gain"].sum() == 0, "the same garment uncovers no skin"
+    gains = [UnpairedSynthetic(paired)[i] for i in range(len(paired))]
+    for g, base in zip(gains, (paired[i] for i in range(len(paired))), strict=True):
+        assert ((g["skin_gain"] > 0) <= (base["worn_mask"] > 0)).all()  # only where a garment was
+        assert ((g["skin_gain"] > 0) <= (g["worn_mask"] < 0.5)).all()  # and the new one is not
+    assert sum(float(g["skin_gain"].sum()) for g in gains) > 0, "some garment change uncovers skin"

@@ -120,3 +120,13 @@ def test_metric_keys_are_snake_case_and_never_collide(tmp_path):
     assert json.loads(path.read_text()) == {"build": {"slightly_fat": 1.0, "well-proportioned": 2}}
     with pytest.raises(ValueError, match="both give the key 'a_b'"):
         report.write_metrics("99_x", {"a b": 1, "a,b": 2}, tmp_path)
+
+
+def test_masked_l1_is_the_mean_error_on_the_mask_and_nan_when_empty():
+    pred, target = torch.zeros(2, 3, 4, 4), torch.zeros(2, 3, 4, 4)
+    target[0, :, :2] = 0.5  # error 0.5 on the top half of sample 0
+    mask = torch.zeros(2, 1, 4, 4)
+    mask[0, :, :1] = 1  # the top row: all 0.5
+    mask[0, :, 3] = 1  # the bottom row: all 0
+    out = ev.masked_l1(pred, target, mask)
+    assert abs(out[0] - 0.25) < 1e-6 and math.isnan(out[1])

@@ -176,7 +176,7 @@ def test_evaluate_reports_every_metric_and_ablation(tiny_root):
     _final(tiny_root)
     metrics, extras = eval_stage.run(_params(), tiny_root)
     names = {"full", "no_text", "trunk_guided_warp"}
-    trained = {"full_short", "full_short_seed1", "method_only", "no_style", "style_gram"}
+    trained = {"full_short", "full_short_seed1", "method_only", "no_style", "style_gram", "fusion_compose"}
     short = {f"{a}_short{s}" for a in ("no_text", "trunk_guided_warp") for s in ("", "_seed1")}
     assert set(metrics["ablations"]) == names | {f"{n}_unpaired" for n in names} | trained | short
     assert metrics["unpaired"].startswith("each test person with the next")
@@ -191,6 +191,8 @@ def test_evaluate_reports_every_metric_and_ablation(tiny_root):
     v = metrics["ablation_verdicts"]
     assert set(v) == set(metrics["ablations"]) - {"full", "full_unpaired", "full_short"}
     assert set(v["no_style"].values()) <= {"better", "worse", "within_ci"}
+    skin = metrics["ablations"]["full"]["skin_l1"]  # measured on the unpaired twin: where skin is uncovered
+    assert skin == metrics["ablations"]["full_unpaired"]["skin_l1"] and (skin != skin or 0 <= skin <= 2)
     for m in eval_stage.METRICS:
         assert m in metrics["headline"]
     assert metrics["lpips"] == "LPIPS not computed: no weights"

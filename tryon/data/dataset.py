@@ -166,9 +166,14 @@ class UnpairedSynthetic(Dataset):
             return preprocess.mask_to_tensor(preprocess.resize(x, size, "mask"))
 
         grid = torch.from_numpy(out["gt_grid"].astype(np.float32))
+        # where the new garment uncovers skin: garment in the person photo, arm or torso skin in the truth
+        gt_parse = preprocess.resize(out["parse"], size, "labels")
+        was_garment = labels.isin(a["parse"].numpy(), labels.UPPER_GARMENT)
+        skin_gain = was_garment & labels.isin(gt_parse, (*labels.ARMS, labels.CIHP.TORSO_SKIN))
         return {
             **a,
             "id": f"{a['id']}+{b['id']}",
+            "skin_gain": preprocess.mask_to_tensor(skin_gain),
             "garment": b["garment"],
             "garment_mask": b["garment_mask"],
             "garment_type": b["garment_type"],

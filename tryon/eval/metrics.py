@@ -75,6 +75,16 @@ def l1(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
     return (pred.detach().float() - target.detach().float()).abs().flatten(1).mean(1).tolist()
 
 
+def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> list[float]:
+    """Per sample: mean |pred - target| (over channels) on the pixels of ``mask`` [B,1,H,W]; NaN for a
+    sample whose mask is empty."""
+    err = (pred.detach().float() - target.detach().float()).abs().mean(1, keepdim=True)
+    m = (mask > 0.5).float()
+    n = m.flatten(1).sum(1)
+    s = (err * m).flatten(1).sum(1)
+    return [float(a / b) if b > 0 else math.nan for a, b in zip(s.tolist(), n.tolist(), strict=True)]
+
+
 def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
     """Per-image IoU of [B,1,H,W] masks thresholded at 0.5 (1.0 when both are empty)."""
     a, b = pred.detach() > 0.5, target.detach() > 0.5

@@ -20,7 +20,7 @@ import torch
 from tryon import runtime
 from tryon.checkpoint import save_inference_checkpoint
 from tryon.config import Params
-from tryon.nets.build import build_model, load_pretrained
+from tryon.nets.build import architecture, build_model, load_pretrained
 from tryon.nets.vgg import build_vgg
 from tryon.train.loop import DistInfo, fit
 from tryon.train.step import loss_weights, make_scheduler, make_step_fn, schedule_text
@@ -42,6 +42,11 @@ ROWS: dict[str, tuple[str, dict, int]] = {
     "style_gram": (
         "L_style on Gram matrices (the alignment-free reading of [0182])",
         {"style_mode": "gram"},
+        0,
+    ),
+    "fusion_compose": (
+        "the fusion without the trunk-map input (learned composition only)",
+        {"fusion": "compose"},
         0,
     ),
 }
@@ -67,7 +72,8 @@ def train_rows(
         p = dataclasses.replace(params, train=dataclasses.replace(t, **overrides))
         seed = params.base.seed + seed_offset
         runtime.seed_everything(seed)
-        model = build_model(arch)
+        row_arch = architecture(p, vocab.code_dim) if "fusion" in overrides else arch
+        model = build_model(row_arch)
         notes = load_pretrained(model, root) if t.init_pretrained else ["init_pretrained: false"]
         model.to(device)
         # the same fixed VGG for every row (its seed is the base seed, not the row's)
@@ -88,7 +94,7 @@ def train_rows(
             progress=False,
         )
         save_inference_checkpoint(
-            out_dir / f"{name}.pt", model, arch, vocab, result.step, params.base.image_size
+            out_dir / f"{name}.pt", model, row_arch, vocab, result.step, params.base.image_size
         )
         rows[name] = {
             "what": what,

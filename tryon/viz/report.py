@@ -241,7 +241,7 @@ def ablation_html(m06: dict | None) -> str:
     if not isinstance(abl, dict):
         return ""
     verdicts = m06.get("ablation_verdicts", {})
-    figs = ("ssim", "identity_ssim", "epe_px", "warp_mask_iou", "contour_iou", "l1")
+    figs = ("ssim", "identity_ssim", "epe_px", "warp_mask_iou", "contour_iou", "l1", "skin_l1")
     head = "".join(f"<th>{f}</th>" for f in figs)
     body = []
     for name, row in abl.items():
