@@ -3,7 +3,9 @@
 Measures, in one process, the default architecture (``params.yaml`` as shipped) and the full-scale one
 (``profiles/full.yaml``: 512x512, 6 transformer layers) on the CPU, and on CUDA when present. Inputs are
 random tensors of the right shapes (the data pipeline is not timed). Prints a table of seconds per
-step (forward = network + loss terms, backward = gradients + optimiser step) and samples per second.
+step (forward = network + loss terms, backward = gradients + optimiser step) and samples per second,
+then where one step of the default profile spends its time (:func:`step_breakdown`: data, text +
+contour, warp, fusion, each loss, backward, optimiser), on the prepared train split when there is one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from tryon.train.step import loss_weights, make_step_fn
 CODE_DIM = 20  # the synthetic vocabulary's code length (11 body types + 4 builds + unknowns + 4)
 
 
-def fake_batch(batch: int, size: int, device: torch.device) -> dict:
+def fake_batch(batch: int, size: int, device: torch.device, code_dim: int = CODE_DIM) -> dict:
     g = torch.Generator().manual_seed(0)
 
     def img():
@@ -30,7 +32,7 @@ def fake_batch(batch: int, size: int, device: torch.device) -> dict:
 
     mask = (torch.rand(batch, 1, size, size, generator=g) > 0.5).float().to(device)
     return {
-        "code": torch.randn(batch, CODE_DIM, generator=g).to(device),
+        "code": torch.randn(batch, code_dim, generator=g).to(device),
         "trunk": img(),
         "garment": img(),
         "garment_mask": mask,
@@ -82,6 +84,117 @@ def time_steps(params: config.Params, device: torch.device, batch: int, reps: in
     return {"fwd_s": f, "bwd_s": bk, "samples_per_s": batch / (f + bk), "params_M": n_params / 1e6}
 
 
+#: the parts of a training step that :func:`step_breakdown` times, in step order
+PARTS = ("data", "text + contour", "warp", "fusion", "style", "warp_vgg", "rec", "flow",
+         "other terms", "backward", "optimiser")  # fmt: skip
+_SUBNETS = {
+    "text_mlp": "text + contour",
+    "contour_gen": "text + contour",
+    "warp_net": "warp",
+    "fusion": "fusion",
+}
+_LOSSES = {"style_loss": "style", "warp_loss": "warp_vgg", "rec_loss": "rec", "flow_loss": "flow"}
+
+
+def _coded(sample: dict, vocab) -> dict:
+    return {**sample, "code": torch.from_numpy(vocab.encode(sample["text"], strict=False))}
+
+
+def step_breakdown(params: config.Params, reps: int = 5, data=None, vocab=None) -> dict[str, float]:
+    """Mean seconds per part of one CPU training step of ``params`` (batch ``05_train.batch_size``): the
+    batch from ``data`` (a dataset of the data contract, e.g. the prepared train split, with ``vocab`` to
+    code its texts; first reads: stage 05 memoises samples after them; random tensors and ``data`` 0
+    without it), each sub-network's forward (hooks), each loss function (timed wrappers of
+    the functions the step calls), the other terms and bookkeeping of the step, backward, optimiser.
+    The first step warms up and is not counted."""
+    from collections import defaultdict
+
+    from tryon.train import step as step_mod
+    from tryon.train.loop import collate
+
+    torch.manual_seed(0)
+    device, batch = torch.device("cpu"), params.train.batch_size
+    code_dim = vocab.code_dim if vocab is not None else CODE_DIM
+    model = build_model(architecture(params, code_dim))
+    vgg = build_vgg("", layers=tuple(params.train.vgg_layers))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    acc: dict[str, float] = defaultdict(float)
+    t_in: dict[str, float] = {}
+
+    for attr, part in _SUBNETS.items():
+        sub = getattr(model, attr)
+        sub.register_forward_pre_hook(lambda m, i, a=attr: t_in.__setitem__(a, time.perf_counter()))
+        sub.register_forward_hook(
+            lambda m, i, o, a=attr, p=part: acc.__setitem__(p, acc[p] + time.perf_counter() - t_in[a])
+        )
+
+    originals = {name: getattr(step_mod, name) for name in _LOSSES}
+
+    def timed(fn, part):
+        def wrapper(*a, **k):
+            t0 = time.perf_counter()
+            out = fn(*a, **k)
+            acc[part] += time.perf_counter() - t0
+            return out
+
+        return wrapper
+
+    try:
+        for name, part in _LOSSES.items():
+            setattr(step_mod, name, timed(originals[name], part))
+        step_fn = make_step_fn(vgg, loss_weights(params), params.train.style_mode, params.train.vgg_size)
+        fake = fake_batch(batch, params.base.image_size, device, code_dim)
+        totals: dict[str, float] = defaultdict(float)
+        for i in range(reps + 1):
+            acc.clear()
+            t0 = time.perf_counter()
+            b = (
+                collate([_coded(data[(i * batch + j) % len(data)], vocab) for j in range(batch)])
+                if data
+                else fake
+            )
+            t1 = time.perf_counter()
+            terms = step_fn(model, b)
+            t2 = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            terms["total"].backward()
+            t3 = time.perf_counter()
+            opt.step()
+            t4 = time.perf_counter()
+            if i == 0:
+                continue
+            parts = {**acc, "data": t1 - t0 if data else 0.0, "backward": t3 - t2, "optimiser": t4 - t3}
+            parts["other terms"] = (t2 - t1) - sum(acc.values())
+            for k, v in parts.items():
+                totals[k] += v / reps
+    finally:
+        for name, fn in originals.items():
+            setattr(step_mod, name, fn)
+    return {p: totals.get(p, 0.0) for p in PARTS}
+
+
+def print_breakdown(params: config.Params, reps: int = 5) -> dict[str, float]:
+    """Print :func:`step_breakdown` of the default profile, on the prepared train split when
+    ``data/01_prepare`` exists (else random inputs, and ``data`` says so)."""
+    from tryon.data.dataset import TryOnDataset
+    from tryon.text import Vocabulary
+
+    prepared, vocab = paths.ROOT / "data" / "01_prepare", paths.ROOT / "data" / "02_encode" / "vocab.json"
+    data, v, source = None, None, "random tensors (no data/01_prepare: run dvc repro 02_encode)"
+    if (prepared / "manifest.csv").is_file() and vocab.is_file():
+        data, v = TryOnDataset(prepared, "train", params.base.image_size), Vocabulary.load(vocab)
+        source = "the prepared train split, first reads (PNG decode, resize, trunk map, text code)"
+    parts = step_breakdown(params, reps, data, v)
+    total = sum(parts.values())
+    print(
+        f"one training step, default profile, batch {params.train.batch_size}, CPU, mean of {reps}; data: {source}"
+    )
+    for p, sec in parts.items():
+        print(f"  {p:<16}{sec:>8.4f} s {sec / total:>7.1%}")
+    print(f"  {'total':<16}{total:>8.4f} s -> {params.train.batch_size / total:.2f} samples/s")
+    return parts
+
+
 def bench_train(reps: int = 3) -> list[dict]:
     """Print and return one row per (architecture, device)."""
     default = config.load_params(paths.ROOT / "params.yaml")
@@ -106,6 +219,7 @@ def bench_train(reps: int = 3) -> list[dict]:
                 flush=True,
             )
     print(f"threads: {torch.get_num_threads()}; full-scale on CPU runs batch 1 (one timed step)")
+    print_breakdown(default)
     return rows
 
 
