@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
+from stage05_worker import tiny_params  # tests/ is on sys.path (pytest's rootdir-relative import)
 
-from tryon import config, paths
+from tryon import paths
 from tryon.checkpoint import load_checkpoint
 from tryon.stages import encode, prepare
 from tryon.stages import evaluate as eval_stage
@@ -23,23 +23,8 @@ from tryon.stages import train as train_stage
 
 
 def _params(**train):
-    raw = config.merge(
-        yaml.safe_load(open(config.__file__.replace("tryon/config.py", "params.yaml"))),
-        {
-            "base": {"image_size": 64, "device": "cpu", "num_threads": 1},
-            "01_prepare": {"n_train": 12, "n_dev": 4, "n_test": 4},
-            "05_train": {
-                "steps": 4,
-                "real_steps": 2,
-                "batch_size": 2,
-                "log_every": 1,
-                "checkpoint_every": 2,
-                "ablation_steps": 2,
-                **train,
-            },
-        },
-    )
-    return config.parse_params(raw)
+    """The tiny profile of tests/stage05_worker.py (shared with the kill tests), 2 real-phase steps."""
+    return tiny_params(**{"real_steps": 2, "checkpoint_every": 2, "ablation_steps": 2, **train})
 
 
 @pytest.fixture(scope="module")

@@ -68,6 +68,7 @@ def train_rows(
     out_dir = root / "data" / "05_train" / SUBDIR
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = {}
+    cosine = dataclasses.replace(t, lr_schedule="cosine")  # every row: annealed over its own steps
     for name, (what, overrides, seed_offset) in ROWS.items():
         p = dataclasses.replace(params, train=dataclasses.replace(t, **overrides))
         seed = params.base.seed + seed_offset
@@ -87,7 +88,7 @@ def train_rows(
             steps=t.ablation_steps,
             batch_size=t.batch_size,
             optimizer=opt,
-            scheduler=make_scheduler(opt, dataclasses.replace(t, lr_schedule="cosine"), t.ablation_steps),
+            scheduler=make_scheduler(opt, cosine, t.ablation_steps),
             seed=seed,
             device=device,
             log_every=max(1, t.ablation_steps // 4),
@@ -108,7 +109,7 @@ def train_rows(
     return {
         "steps": t.ablation_steps,
         "batch_size": t.batch_size,
-        "lr_schedule": schedule_text(dataclasses.replace(t, lr_schedule="cosine"), t.lr, t.ablation_steps),
+        "lr_schedule": schedule_text(cosine, t.lr, t.ablation_steps),
         "data": "the synthetic train split (no real phase)",
         "rows": rows,
     }

@@ -179,15 +179,11 @@ SYNTHETIC_LOWER = ("l1", "epe_px", "skin_l1")
 def reference_row(row: str) -> str:
     """The row an ablation row is read against: ``full_short`` (``_seed1``: its seed-1 twin) for the
     trained rows and the short-schedule test-time ablations, ``full`` (or ``full_unpaired``) else."""
-    if row.endswith("_seed1") and row != "full_short_seed1":
+    from tryon.stages.ablations import ROWS
+
+    if row.endswith("_seed1") and row not in ROWS:
         return "full_short_seed1"
-    if row.endswith("_short") or row in (
-        "method_only",
-        "no_style",
-        "style_gram",
-        "fusion_compose",
-        "full_short_seed1",
-    ):
+    if row.endswith("_short") or row in ROWS:
         return "full_short"
     return "full_unpaired" if row.endswith("_unpaired") else "full"
 
