@@ -115,3 +115,21 @@ def test_unpaired_synthetic_renders_the_other_garment_on_the_same_body(folder):
         assert ((g["skin_gain"] > 0) <= (base["worn_mask"] > 0)).all()  # only where a garment was
         assert ((g["skin_gain"] > 0) <= (g["worn_mask"] < 0.5)).all()  # and the new one is not
     assert sum(float(g["skin_gain"].sum()) for g in gains) > 0, "some garment change uncovers skin"
+
+
+def test_unpaired_synthetic_with_several_shifts_gives_each_person_other_garments(folder):
+    from tryon.data.dataset import UnpairedSynthetic
+
+    paired = TryOnDataset(folder, "train")
+    n = len(paired)
+    u = UnpairedSynthetic(paired, n_shifts=2, skin_gain=False)
+    assert len(u) == 2 * n and u.shifts == [1, 1 + (n - 1) // 2]
+    ids = [u[k]["id"] for k in range(len(u))]
+    assert len(set(ids)) == 2 * n, "no pair twice"
+    for k, sid in enumerate(ids):
+        person, garment = sid.split("+")
+        assert person == paired[k % n]["id"] and garment != person  # never the paired garment
+    assert "skin_gain" not in u[0]  # training batches mix these with paired samples (same keys)
+    assert set(u[0]) == set(paired[0])
+    with pytest.raises(ValueError, match="n_shifts"):
+        UnpairedSynthetic(paired, n_shifts=n)

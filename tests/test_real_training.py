@@ -210,3 +210,61 @@ def test_real_split_csv_from_prepare_stage(shared_samples, tmp_path):
     m = prepare.run(BaseConfig(image_size=32, seed=0), absent, tmp_path / "a")
     assert m["real"] == f"not computed: no real data at {tmp_path / 'absent'}"
     assert not (tmp_path / "a" / "real_split.csv").exists()
+
+
+def test_parts_sampler_keeps_the_count_of_each_part_in_every_batch():
+    from tryon.train.loop import PartsSampler
+
+    s = PartsSampler([10, 30, 3], [2, 1, 1], seed=0)
+    for step in range(20):
+        idx = s.global_indices(step)
+        assert [sum(lo <= i < hi for i in idx) for lo, hi in ((0, 10), (10, 40), (40, 43))] == [2, 1, 1]
+    # two parts are MixedSampler's mix, index for index
+    assert PartsSampler([10, 3], [2, 2], seed=5).global_indices(7) == MixedSampler(
+        10, 3, 4, 2, 5
+    ).global_indices(7)
+    # a part with no sample per batch is never drawn
+    assert all(
+        i < 10 or i >= 40
+        for step in range(10)
+        for i in PartsSampler([10, 30, 3], [3, 0, 1], 0).global_indices(step)
+    )
+    with pytest.raises(ValueError, match="one count >= 0 per part"):
+        PartsSampler([10, 3], [4], seed=0)
+
+
+def test_synthetic_counts_round_the_unpaired_share_half_up():
+    from tryon.stages.train_data import synthetic_counts
+
+    assert synthetic_counts(4, 0.25, 2) == [3, 1]
+    assert synthetic_counts(3, 0.5, 2) == [1, 2]  # 1.5 -> 2 (not banker's rounding to 2, then 0.5 -> 0)
+    assert synthetic_counts(2, 0.25, 2) == [1, 1]  # 0.5 -> 1
+    assert synthetic_counts(4, 0.1, 2) == [4, 0]
+    assert synthetic_counts(4, 0.5, 1) == [4]  # no unpaired part
+
+
+def test_drop_skin_takes_arm_and_torso_skin_off_the_kept_pixels_of_chosen_samples():
+    from tryon.data.labels import ARMS, CIHP
+    from tryon.train.step import drop_skin
+
+    parse = torch.zeros(2, 8, 8, dtype=torch.long)
+    parse[:, :2] = CIHP.FACE
+    parse[:, 2:4] = ARMS[0]
+    parse[:, 4:5] = CIHP.TORSO_SKIN
+    keep_mask = torch.ones(2, 1, 8, 8)
+    b = {
+        "parse": parse,
+        "keep_mask": keep_mask,
+        "keep": torch.full((2, 3, 8, 8), 0.5),
+        "person": torch.zeros(2, 3, 8, 8),
+    }
+    assert drop_skin(b, 0.0) is b
+    d = drop_skin(b, 1.0)
+    skin = (parse >= 0) & ((parse == ARMS[0]) | (parse == CIHP.TORSO_SKIN))
+    assert d["keep_mask"][:, 0][skin].eq(0).all() and d["keep_mask"][:, 0][~skin].eq(1).all()
+    assert d["keep"][:, :, :5].sum() == 0.5 * 3 * 2 * 8 * 2  # the face rows stay, arm and torso rows go
+    assert torch.equal(d["person"], b["person"])  # the target is unchanged
+    torch.manual_seed(0)
+    half = [drop_skin(b, 0.5)["keep_mask"][:, 0, 2, 0].tolist() for _ in range(50)]
+    dropped = sum(v == 0 for row in half for v in row)
+    assert 25 < dropped < 75  # about half of 100 samples

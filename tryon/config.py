@@ -189,6 +189,18 @@ class TrainConfig:
         doc="real share of each batch in that phase; dev: synthetic EPE +5.5% at 0.25, +17% at 0.5",
     )
     real_lr: float = _f(5e-4, gt=0, doc="learning rate of that phase (cosine-annealed to 0)")
+    unpaired_fraction: float = _f(
+        0.0,
+        ge=0,
+        le=1,
+        doc="share of the synthetic samples of a batch unpaired with rendered truth (skin a garment uncovers)",
+    )
+    skin_drop: float = _f(
+        0.0,
+        ge=0,
+        le=1,
+        doc="share of training samples whose arm and torso skin the fusion must paint (not kept)",
+    )
     real_lambda_warp: float = _f(
         3.0, ge=0, doc="λ1 (L_warp) in that phase: dev-split warp IoU 0.65 at 1, 0.71 at 3 (200 steps)"
     )

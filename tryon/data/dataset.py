@@ -129,9 +129,14 @@ class UnpairedSynthetic(Dataset):
     garment of ``paired[(i + shift) % n]``; the targets (``person``, ``worn_mask``, ``gt_grid``,
     ``flow_valid``, ``contour``) are body ``i`` rendered wearing that garment
     (:func:`tryon.data.synthetic.make_unpaired`). Only for procedural garments (the manifest's
-    ``seed`` and ``index`` columns regenerate them)."""
+    ``seed`` and ``index`` columns regenerate them).
 
-    def __init__(self, paired: TryOnDataset, shift: int = 1):
+    ``n_shifts`` > 1 (training: more garments per person) makes ``n * n_shifts`` samples: sample
+    ``j`` is person ``j % n`` in the garment ``shift + (j // n) * ((n - 1) // n_shifts)`` places on.
+    ``skin_gain``: also return the ``skin_gain`` mask (the evaluation's; training batches mix these
+    samples with paired ones, which have no such key)."""
+
+    def __init__(self, paired: TryOnDataset, shift: int = 1, n_shifts: int = 1, skin_gain: bool = True):
         t = paired.table
         if not {"seed", "index"} <= set(t.columns):
             raise io.DataError(f"{paired.root / 'manifest.csv'}: no seed/index columns to re-render from")
@@ -139,16 +144,21 @@ class UnpairedSynthetic(Dataset):
             raise io.DataError(
                 "unpaired ground truth needs procedural garments (01_prepare.garment_dir is set)"
             )
-        self.paired, self.shift = paired, shift
+        n = len(paired)
+        if not 1 <= n_shifts < max(n, 2):
+            raise ValueError(f"n_shifts: expected 1..{max(n - 1, 1)} for {n} samples, got {n_shifts}")
+        self.paired, self.skin_gain = paired, skin_gain
+        self.shifts = [shift + k * ((n - 1) // n_shifts) for k in range(n_shifts)]
 
     def __len__(self) -> int:
-        return len(self.paired)
+        return len(self.paired) * len(self.shifts)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, k: int) -> dict:
         from tryon.data.synthetic import make_unpaired
 
         n = len(self.paired)
-        j = (i + self.shift) % n
+        i = k % n
+        j = (i + self.shifts[k // n]) % n
         a, b = self.paired[i], self.paired[j]
         row_a, row_b = self.paired.table.iloc[i], self.paired.table.iloc[j]
         s0 = int(a["orig_size"][0])
@@ -170,10 +180,11 @@ class UnpairedSynthetic(Dataset):
         gt_parse = preprocess.resize(out["parse"], size, "labels")
         was_garment = labels.isin(a["parse"].numpy(), labels.UPPER_GARMENT)
         skin_gain = was_garment & labels.isin(gt_parse, (*labels.ARMS, labels.CIHP.TORSO_SKIN))
+        extra = {"skin_gain": preprocess.mask_to_tensor(skin_gain)} if self.skin_gain else {}
         return {
             **a,
+            **extra,
             "id": f"{a['id']}+{b['id']}",
-            "skin_gain": preprocess.mask_to_tensor(skin_gain),
             "garment": b["garment"],
             "garment_mask": b["garment_mask"],
             "garment_type": b["garment_type"],

@@ -22,6 +22,7 @@ from tryon.checkpoint import save_inference_checkpoint
 from tryon.config import Params
 from tryon.nets.build import architecture, build_model, load_pretrained
 from tryon.nets.vgg import build_vgg
+from tryon.stages.train_data import mixed, synthetic_counts, unpaired_note
 from tryon.train.loop import DistInfo, fit
 from tryon.train.step import loss_weights, make_scheduler, make_step_fn, schedule_text
 
@@ -56,9 +57,10 @@ SUBDIR = "ablations"
 
 
 def train_rows(
-    params: Params, root: Path, train_set, device: torch.device, info: DistInfo, arch: dict, vocab
+    params: Params, root: Path, parts: list, device: torch.device, info: DistInfo, arch: dict, vocab
 ) -> dict | str:
-    """Train every row of :data:`ROWS`; write ``data/05_train/ablations/<row>.pt`` (the ``model.pt``
+    """Train every row of :data:`ROWS` on the synthetic ``parts`` (the shipped mix,
+    :mod:`tryon.stages.train_data`); write ``data/05_train/ablations/<row>.pt`` (the ``model.pt``
     format) and return what was run (or why not)."""
     t = params.train
     if t.ablation_steps == 0:
@@ -81,10 +83,12 @@ def train_rows(
         vgg = build_vgg(t.vgg_weights, layers=tuple(t.vgg_layers), seed=params.base.seed).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
         t0 = time.perf_counter()
+        counts = synthetic_counts(t.batch_size, t.unpaired_fraction, len(parts))
+        dataset, sampler = mixed(parts, counts, seed)
         result = fit(
             model,
-            make_step_fn(vgg, loss_weights(p), p.train.style_mode, t.vgg_size),
-            train_set,
+            make_step_fn(vgg, loss_weights(p), p.train.style_mode, t.vgg_size, t.skin_drop),
+            dataset,
             steps=t.ablation_steps,
             batch_size=t.batch_size,
             optimizer=opt,
@@ -93,6 +97,7 @@ def train_rows(
             device=device,
             log_every=max(1, t.ablation_steps // 4),
             progress=False,
+            sampler=sampler,
         )
         save_inference_checkpoint(
             out_dir / f"{name}.pt", model, row_arch, vocab, result.step, params.base.image_size
@@ -110,6 +115,6 @@ def train_rows(
         "steps": t.ablation_steps,
         "batch_size": t.batch_size,
         "lr_schedule": schedule_text(cosine, t.lr, t.ablation_steps),
-        "data": "the synthetic train split (no real phase)",
+        "data": f"the synthetic train split (no real phase); {unpaired_note(params, parts)}",
         "rows": rows,
     }

@@ -28,11 +28,11 @@ from tryon.nets.build import architecture, build_model, load_pretrained
 from tryon.nets.vgg import build_vgg
 from tryon.stages.ablations import train_rows
 from tryon.stages.contour import CodedDataset
+from tryon.stages.train_data import mixed, synthetic_counts, synthetic_parts, unpaired_note
 from tryon.text import Vocabulary
 from tryon.train.loop import (
     DistInfo,
     FitResult,
-    MixedSampler,
     collate,
     fit,
     init_distributed,
@@ -88,7 +88,9 @@ def run(
 
     vocab = Vocabulary.load(root / "data" / "02_encode" / "vocab.json")
     prepared = root / "data" / "01_prepare"
-    train_set = CodedDataset(TryOnDataset(prepared, "train", params.base.image_size), vocab)
+    parts = synthetic_parts(params, prepared, vocab)
+    counts = synthetic_counts(params.train.batch_size, params.train.unpaired_fraction, len(parts))
+    train_set, sampler = mixed(parts, counts, params.base.seed, info.rank, info.world_size)
     arch = architecture(params, vocab.code_dim)
     model = build_model(arch)
     notes = load_pretrained(model, root) if params.train.init_pretrained else ["init_pretrained: false"]
@@ -107,7 +109,7 @@ def run(
 
     result: FitResult = fit(
         model,
-        make_step_fn(vgg, loss_weights(params), t.style_mode, t.vgg_size),
+        _step_fn(params, vgg),
         train_set,
         steps=t.steps,
         batch_size=t.batch_size,
@@ -124,6 +126,7 @@ def run(
         on_log=on_log,
         progress=progress,
         dist_info=info,
+        sampler=sampler,
     )
 
     def save_model(name: str, step: int) -> None:
@@ -136,7 +139,7 @@ def run(
     test_set = CodedDataset(TryOnDataset(prepared, "dev", params.base.image_size), vocab)  # test: 06 only
     if info.is_main:
         synthetic_dev_loss = test_losses(unwrap(model), test_set, _step_fn(params, vgg), device)
-    real = real_phase(params, root, model, train_set, vgg, device, info, on_log, arch, vocab)
+    real = real_phase(params, root, model, parts, vgg, device, info, on_log, arch, vocab)
     if live is not None:
         live.end()
     if not info.is_main:
@@ -145,7 +148,8 @@ def run(
     metrics = _metrics(params, result, unwrap(model), test_set, vgg, device, info, notes)
     metrics["real_phase"] = real
     metrics["synthetic_only_dev_loss"] = synthetic_dev_loss
-    metrics["trained_ablations"] = train_rows(params, root, train_set, device, info, arch, vocab)
+    metrics["synthetic_mix"] = unpaired_note(params, parts)
+    metrics["trained_ablations"] = train_rows(params, root, parts, device, info, arch, vocab)
     (out_dir / "history.json").write_text(json.dumps(result.history))
     return metrics
 
@@ -156,16 +160,16 @@ SYNTHETIC_ONLY = "synthetic_only.pt"
 
 def _step_fn(params: Params, vgg, real_phase: bool = False):
     t = params.train
-    return make_step_fn(vgg, loss_weights(params, real_phase), t.style_mode, t.vgg_size)
+    return make_step_fn(vgg, loss_weights(params, real_phase), t.style_mode, t.vgg_size, t.skin_drop)
 
 
-def real_phase(params: Params, root: Path, model, syn_set, vgg, device, info: DistInfo, on_log, arch, vocab):
+def real_phase(
+    params: Params, root: Path, model, syn_parts, vgg, device, info: DistInfo, on_log, arch, vocab
+):
     """The real (or mixed) phase after the synthetic one, from its weights (warm start): ``real_steps``
     steps on the train pairs of ``data/01_prepare/real_split.csv``, ``real_fraction`` of each batch real
     (all of it with ``01_prepare.source: real``), Adam at ``real_lr`` annealed to 0 (cosine), checkpoints
     under ``data/05_train/real/``. Returns its metrics, or a "not computed" / "not used" string."""
-    from torch.utils.data import ConcatDataset
-
     from tryon.data.real import RealTrainSet, read_split
     from tryon.stages.prepare import resolve
 
@@ -191,15 +195,14 @@ def real_phase(params: Params, root: Path, model, syn_set, vgg, device, info: Di
     if len(real_set) == 0:
         return f"not computed: no paired train pairs in {split}"
     k = t.batch_size if src == "real" else min(t.batch_size, max(1, round(t.real_fraction * t.batch_size)))
-    sampler = MixedSampler(
-        len(syn_set), len(real_set), t.batch_size, k, params.base.seed + 1, info.rank, info.world_size
-    )
+    counts = synthetic_counts(t.batch_size - k, t.unpaired_fraction, len(syn_parts)) + [k]
+    dataset, sampler = mixed([*syn_parts, real_set], counts, params.base.seed + 1, info.rank, info.world_size)
     opt = torch.optim.Adam(model.parameters(), lr=t.real_lr, weight_decay=t.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t.real_steps)
     result = fit(
         model,
         _step_fn(params, vgg, real_phase=True),
-        ConcatDataset([syn_set, real_set]),
+        dataset,
         steps=t.real_steps,
         batch_size=t.batch_size,
         optimizer=opt,
@@ -248,9 +251,7 @@ def _metrics(params: Params, result: FitResult, model, test_set, vgg, device, in
             (result.step - result.resumed_from) * t.batch_size / max(result.seconds, 1e-9), 3
         ),
         "final_train_loss": result.history[-1] if result.history else None,
-        "dev_loss": test_losses(
-            model, test_set, make_step_fn(vgg, loss_weights(params), t.style_mode, t.vgg_size), device
-        ),
+        "dev_loss": test_losses(model, test_set, _step_fn(params, vgg), device),
         "device": str(device),
         "world_size": info.world_size,
         "vgg_weights": vgg.weights_source,

@@ -79,11 +79,41 @@ class StepSampler:
         return self.global_indices(step)[self.rank * shard : (self.rank + 1) * shard]
 
 
-class MixedSampler:
-    """Batches of two datasets concatenated (``ConcatDataset([first, second])``): at every step
-    ``n_second`` of the ``global_batch`` indices come from ``second`` and the rest from ``first``, each
-    part drawn by its own :class:`StepSampler` (epochs over each dataset apart), so every batch has the
-    same mix and the order is reproducible and resumable. Sharded over ranks like :class:`StepSampler`."""
+class PartsSampler:
+    """Batches of several datasets concatenated (``ConcatDataset(parts)``): at every step ``per_batch[p]``
+    of the global batch's indices come from part ``p`` (``sizes[p]`` samples), each part drawn by its own
+    :class:`StepSampler` seeded ``seed + p`` (epochs over each part apart), so every batch has the same
+    mix and the order is reproducible and resumable. Sharded over ranks like :class:`StepSampler`."""
+
+    def __init__(
+        self, sizes: Sequence[int], per_batch: Sequence[int], seed: int, rank: int = 0, world_size: int = 1
+    ):
+        if len(sizes) != len(per_batch) or any(k < 0 for k in per_batch) or sum(per_batch) < 1:
+            raise ValueError(
+                f"per-part batch counts: expected one count >= 0 per part, got {list(per_batch)}"
+            )
+        self.batch = sum(per_batch)
+        if self.batch % world_size:
+            raise ValueError(f"batch_size {self.batch} must be divisible by the world size {world_size}")
+        offsets = [sum(sizes[:p]) for p in range(len(sizes))]
+        self.parts = [
+            (off, StepSampler(n, k, seed + p))
+            for p, (off, n, k) in enumerate(zip(offsets, sizes, per_batch, strict=True))
+            if k
+        ]
+        self.rank, self.world = rank, world_size
+
+    def global_indices(self, step: int) -> list[int]:
+        return [off + i for off, part in self.parts for i in part.global_indices(step)]
+
+    def indices(self, step: int) -> list[int]:
+        shard = self.batch // self.world
+        return self.global_indices(step)[self.rank * shard : (self.rank + 1) * shard]
+
+
+class MixedSampler(PartsSampler):
+    """Two parts (``ConcatDataset([first, second])``): ``n_second_per_batch`` of the ``global_batch``
+    indices from ``second``, the rest from ``first`` (:class:`PartsSampler`)."""
 
     def __init__(
         self, n_first: int, n_second: int, global_batch: int, n_second_per_batch: int, seed: int,
@@ -93,20 +123,8 @@ class MixedSampler:
             raise ValueError(
                 f"second-dataset samples per batch: expected 1..{global_batch}, got {n_second_per_batch}"
             )
-        if global_batch % world_size:
-            raise ValueError(f"batch_size {global_batch} must be divisible by the world size {world_size}")
-        n_first_per_batch = global_batch - n_second_per_batch
-        self.first = StepSampler(n_first, n_first_per_batch, seed) if n_first_per_batch else None
-        self.second = StepSampler(n_second, n_second_per_batch, seed + 1)
-        self.offset, self.batch, self.rank, self.world = n_first, global_batch, rank, world_size
-
-    def global_indices(self, step: int) -> list[int]:
-        first = self.first.global_indices(step) if self.first is not None else []
-        return first + [self.offset + i for i in self.second.global_indices(step)]
-
-    def indices(self, step: int) -> list[int]:
-        shard = self.batch // self.world
-        return self.global_indices(step)[self.rank * shard : (self.rank + 1) * shard]
+        per_batch = [global_batch - n_second_per_batch, n_second_per_batch]
+        super().__init__([n_first, n_second], per_batch, seed, rank, world_size)
 
 
 def collate(samples: Sequence[dict]) -> dict:
@@ -203,7 +221,7 @@ def fit(
     on_log: Callable[[int, dict], None] | None = None,
     progress: bool = True,
     dist_info: DistInfo | None = None,
-    sampler: StepSampler | MixedSampler | None = None,
+    sampler: StepSampler | PartsSampler | None = None,
 ) -> FitResult:
     """Train ``model`` for ``steps`` optimiser steps.
 

@@ -59,6 +59,25 @@ def _terms(out: dict, b: dict, weights: dict, vgg, style_mode: str, vgg_size: in
     }
 
 
+def drop_skin(b: dict, p: float) -> dict:
+    """Training augmentation (``05_train.skin_drop``): for a random ``p`` of the samples, the arm and
+    torso skin of the photo is taken off what the fusion keeps (``keep``, ``keep_mask``), so it must
+    paint that skin, in the tone of the skin it still sees (face, neck), as where a shorter garment
+    uncovers it. The targets are unchanged. Draws from torch's global generator (seeded, and restored
+    on resume with the other RNG states)."""
+    if p <= 0 or "parse" not in b:
+        return b
+    from tryon.data.labels import ARMS, CIHP
+
+    chosen = (torch.rand(b["keep_mask"].shape[0]) < p).to(b["keep_mask"].device).view(-1, 1, 1, 1)
+    parse = b["parse"].view(b["keep_mask"].shape)
+    skin = torch.zeros_like(b["keep_mask"], dtype=torch.bool)
+    for label in (*ARMS, CIHP.TORSO_SKIN):
+        skin |= parse == label
+    stay = (~(skin & chosen)).to(b["keep_mask"].dtype)
+    return {**b, "keep": b["keep"] * stay, "keep_mask": b["keep_mask"] * stay}
+
+
 def _cut(d: dict, idx: torch.Tensor) -> dict:
     return {k: v[idx] if isinstance(v, torch.Tensor) and v.dim() > 0 else v for k, v in d.items()}
 
@@ -74,9 +93,9 @@ def forward_batch(model: TryOnNet, b: dict, garment: dict | None = None, **kw) -
     )  # fmt: skip
 
 
-def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int = 0):
+def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int = 0, skin_drop: float = 0.0):
     """``step_fn(model, batch) -> named terms + "total"``. A term with weight 0 is logged as 0 and not
-    computed (the VGG terms dominate a CPU step).
+    computed (the VGG terms dominate a CPU step). ``skin_drop``: :func:`drop_skin` in training mode.
 
     A batch with real samples (``is_real``) computes each term per source and combines them in
     proportion to the sample counts; ``smooth`` (:func:`smoothness`) applies to real samples only,
@@ -85,6 +104,8 @@ def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int 
     criterion = Criterion(weights)
 
     def step_fn(model: TryOnNet, b: dict) -> dict[str, torch.Tensor]:
+        if model.training:
+            b = drop_skin(b, skin_drop)
         out = forward_batch(model, b)
         is_real = b.get("is_real")
         if is_real is None or not bool(is_real.any()):
