@@ -160,7 +160,8 @@ SYNTHETIC_ONLY = "synthetic_only.pt"
 
 def _step_fn(params: Params, vgg, real_phase: bool = False):
     t = params.train
-    return make_step_fn(vgg, loss_weights(params, real_phase), t.style_mode, t.vgg_size, t.skin_drop)
+    drop = t.real_skin_drop if real_phase else t.skin_drop
+    return make_step_fn(vgg, loss_weights(params, real_phase), t.style_mode, t.vgg_size, drop)
 
 
 def real_phase(
@@ -236,6 +237,8 @@ def real_phase(
         "lr": t.real_lr,
         "lr_schedule": "cosine to 0",
         "loss_weights": loss_weights(params, real_phase=True),
+        "skin_drop": t.real_skin_drop,
+        "synthetic_per_batch": counts[:-1],
         "final": result.history[-1] if result.history else None,
     }
 
