@@ -48,7 +48,7 @@ MIN_FIGURES = {
     "03_contour": 4,
     "04_warp": 6,
     "05_train": 2 + 2 * paths.SHARED_SAMPLES.is_dir(),  # + the real phase's curves and train pairs
-    "06_evaluate": 4 + 3 * paths.SHARED_SAMPLES.is_dir(),  # + the real try-on and baseline galleries
+    "06_evaluate": 5 + 3 * paths.SHARED_SAMPLES.is_dir(),  # the skin gallery; + the real galleries
 }
 
 

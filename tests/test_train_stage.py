@@ -232,3 +232,24 @@ def test_architecture_is_explicit_and_round_trips():
     assert set(dict(model.named_children())) == {"text_mlp", "contour_gen", "warp_net", "fusion"}
     p2 = dataclasses.replace(p, train=dataclasses.replace(p.train, fusion="unet"))
     assert train_stage.architecture(p2, 20)["fusion"]["kind"] == "unet"
+
+
+def test_skin_gallery_shows_the_pairs_with_most_uncovered_skin_through_each_model(tiny_root):
+    from tryon.data.dataset import TryOnDataset
+    from tryon.stages.ablations import skin_gallery
+    from tryon.stages.contour import CodedDataset
+    from tryon.text import Vocabulary
+
+    _final(tiny_root)  # model.pt and the ablation rows
+    p = _params()
+    vocab = Vocabulary.load(tiny_root / "data" / "02_encode" / "vocab.json")
+    test = CodedDataset(TryOnDataset(tiny_root / "data" / "01_prepare", "test", p.base.image_size), vocab)
+    cols, titles = skin_gallery(tiny_root, test, 3)
+    assert list(cols) == [
+        "photo (old garment)", "new garment", "truth", "shipped model", "full_short", "fusion_compose"
+    ]  # fmt: skip
+    assert all(len(v) == 3 and v[0].shape == (3, p.base.image_size, p.base.image_size) for v in cols.values())
+    gains = [int(t.rsplit("(", 1)[1].split()[0]) for t in titles]
+    assert gains == sorted(gains, reverse=True)  # most uncovered skin first
+    assert not torch.equal(cols["truth"][0], cols["photo (old garment)"][0])  # another garment
+    assert not torch.equal(cols["shipped model"][0], cols["fusion_compose"][0])

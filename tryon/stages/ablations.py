@@ -118,3 +118,37 @@ def train_rows(
         "data": f"the synthetic train split (no real phase); {unpaired_note(params, parts)}",
         "rows": rows,
     }
+
+
+@torch.no_grad()
+def skin_gallery(root: Path, test, n: int, device: torch.device | str = "cpu") -> tuple[dict, list[str]]:
+    """Stage 06's skin gallery: the ``n`` unpaired test pairs (each test person in the next sample's
+    garment, truth rendered) where the new garment uncovers the most skin. ``test``: the coded test split
+    (:class:`tryon.stages.contour.CodedDataset`). Returns the image columns (photo in the old garment,
+    new garment, truth, then the try-on of the shipped model and of the ``full_short`` and
+    ``fusion_compose`` rows, those present) and one row title per pair (id, uncovered pixels)."""
+    from tryon.data.dataset import UnpairedSynthetic
+    from tryon.infer.model import load_model
+    from tryon.stages.contour import CodedDataset
+    from tryon.train.loop import collate, to_device
+    from tryon.train.step import forward_batch
+
+    unpaired = CodedDataset(UnpairedSynthetic(test.dataset), test.vocab)
+    samples = [unpaired[i] for i in range(len(unpaired))]
+    gain = [float(s["skin_gain"].sum()) for s in samples]
+    pick = sorted(range(len(samples)), key=lambda i: -gain[i])[:n]
+    batch = collate([samples[i] for i in pick])
+    columns = {
+        "photo (old garment)": [test.dataset[i]["person"] for i in pick],
+        "new garment": list(batch["garment"]),
+        "truth": list(batch["person"]),
+    }
+    models = {"shipped model": root / "data" / "05_train" / "model.pt"}
+    models |= {
+        row: root / "data" / "05_train" / SUBDIR / f"{row}.pt" for row in ("full_short", "fusion_compose")
+    }
+    for name, path in models.items():
+        if path.is_file():
+            model = load_model(path, device)[0]
+            columns[name] = list(forward_batch(model, to_device(batch, torch.device(device)))["tryon"].cpu())
+    return columns, [f"{samples[i]['id']} ({int(gain[i])} px)" for i in pick]
