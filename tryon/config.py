@@ -51,6 +51,11 @@ def _f(
     return field(default=default, metadata=meta)
 
 
+def _share(doc: str) -> Any:
+    """A share in [0, 1], 0 by default (off)."""
+    return _f(0.0, ge=0, le=1, doc=doc)
+
+
 # --------------------------------------------------------------------------------------------
 # Sections
 # --------------------------------------------------------------------------------------------
@@ -191,23 +196,14 @@ class TrainConfig:
         doc="real share of each batch in that phase; dev: synthetic EPE +5.5% at 0.25, +17% at 0.5",
     )
     real_lr: float = _f(5e-4, gt=0, doc="learning rate of that phase (cosine-annealed to 0)")
-    unpaired_fraction: float = _f(
-        0.0,
-        ge=0,
-        le=1,
-        doc="synthetic samples unpaired with rendered truth; dev skin_l1 0.436 at 0, 0.366 at 0.25 (100-step rows)",
+    unpaired_fraction: float = _share(
+        "synthetic samples unpaired with rendered truth; dev skin_l1 0.436 at 0, 0.366 at 0.25 (100-step rows)"
     )
-    skin_drop: float = _f(
-        0.0,
-        ge=0,
-        le=1,
-        doc="samples whose arm/torso skin the fusion paints; dev skin_l1 0.288 at 0.5 (+ unpaired 0.25), 0.283 at 1",
+    skin_drop: float = _share(
+        "samples whose arm/torso skin the fusion paints; dev skin_l1 0.288 at 0.5 (+ unpaired 0.25), 0.283 at 1"
     )
-    real_skin_drop: float = _f(
-        0.0,
-        ge=0,
-        le=1,
-        doc="skin_drop in that phase; dev, 600 steps: real IoU 0.678 / l1 0.122 at 0, 0.665 / 0.152 at 0.5 (skin_l1 0.307 / 0.261)",
+    real_skin_drop: float = _share(
+        "skin_drop in that phase; dev, 600 steps: real IoU 0.678 / l1 0.122 at 0, 0.665 / 0.152 at 0.5 (skin_l1 0.307 / 0.261)"
     )
     real_lambda_warp: float = _f(
         3.0, ge=0, doc="λ1 (L_warp) in that phase: dev-split warp IoU 0.65 at 1, 0.71 at 3 (200 steps)"

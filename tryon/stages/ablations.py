@@ -7,6 +7,8 @@ steps, batch, optimiser, cosine schedule over those steps and data order; one th
 is read against (the shipped model trains longer, so it is not comparable to these rows);
 ``full_short_seed1`` repeats it with the next seed, so the spread between two seeds is measured.
 No real phase: these rows isolate the losses on the synthetic task, where ground truth exists.
+
+:func:`skin_gallery` draws stage 06's skin figure from the shipped model and two of these rows.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from tryon.config import Params
+from tryon.data.labels import ARMS, CIHP
 from tryon.losses import Criterion, flow_loss, rec_loss, resize_for_vgg, style_loss, warp_loss
 from tryon.nets.model import TryOnNet
 
@@ -67,8 +68,6 @@ def drop_skin(b: dict, p: float) -> dict:
     on resume with the other RNG states)."""
     if p <= 0 or "parse" not in b:
         return b
-    from tryon.data.labels import ARMS, CIHP
-
     chosen = (torch.rand(b["keep_mask"].shape[0]) < p).to(b["keep_mask"].device).view(-1, 1, 1, 1)
     parse = b["parse"].view(b["keep_mask"].shape)
     skin = torch.zeros_like(b["keep_mask"], dtype=torch.bool)
