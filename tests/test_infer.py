@@ -501,3 +501,14 @@ def test_a_body_type_word_the_model_never_saw_is_named(ckpt, photo, tmp_path, ca
         "--text",
     )
     assert "pineapple" in err
+
+
+def test_cli_parser_does_not_import_torch():
+    # `tryon --help` and argument errors answer at once: building the parser (every subcommand's
+    # options) must not import torch; a fresh interpreter, since this one has torch already
+    import subprocess
+    import sys
+
+    code = "import sys; from tryon.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

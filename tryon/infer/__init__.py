@@ -21,6 +21,15 @@ Submodules:
 """
 
 from tryon.infer.inputs import InferError, save_image
-from tryon.infer.model import Result, TryOn, load_model
 
 __all__ = ["InferError", "Result", "TryOn", "load_model", "save_image"]
+
+
+def __getattr__(name: str):
+    # the model wrapper imports torch: loaded on first use, so `tryon --help` and the CLI's argument
+    # errors do not wait for torch (the CLI registers its parser from tryon.infer.inputs)
+    if name in ("Result", "TryOn", "load_model"):
+        from tryon.infer import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'tryon.infer' has no attribute {name!r}")

@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from tryon.infer.batch import dataset_records, run_pairs
 from tryon.infer.inputs import CATEGORIES, LABELSETS, InferError, check_out, save_image
-from tryon.infer.model import TryOn, sheet
+
+if TYPE_CHECKING:  # the model and batch modules import torch: only when a try-on runs
+    from tryon.infer.model import TryOn
 
 #: exit status of a batch in which some pairs failed (the others were written; see summary.csv)
 BATCH_FAILED = 3
@@ -65,6 +67,8 @@ def register(sub) -> None:
 
 def _batch(args: argparse.Namespace, model: TryOn) -> int:
     """The batch form: every pair of --dataset; exit 0, or BATCH_FAILED when any pair failed."""
+    from tryon.infer.batch import dataset_records, run_pairs
+
     records = dataset_records(args.dataset, args.pairs)
 
     def show(i: int, n: int, row: dict) -> None:
@@ -126,6 +130,8 @@ def _cli(args: argparse.Namespace) -> int:
             raise InferError(
                 "--no-parse: batch form only (the single form uses mediapipe when --parse is absent)"
             )
+    from tryon.infer.model import TryOn, sheet
+
     model = TryOn(args.checkpoint, args.device, args.threads)
     if batch:
         return _batch(args, model)

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tryon.data import io, labels, preprocess
+# not preprocess at import: it imports torch, and the CLI builds its parser from this module
+from tryon.data import io, labels
 
 #: accepted person / garment image sides (pixels)
 MIN_SIDE = 64
@@ -80,6 +81,8 @@ def read_parse(path: str | os.PathLike, size: tuple[int, int], labelset: str = "
 def garment_mask_of(rgb: np.ndarray, mask_path: str | os.PathLike | None) -> np.ndarray:
     """The garment's mask from a file, else estimated from the plain background of the photo."""
     if mask_path is None:
+        from tryon.data import preprocess
+
         m = preprocess.estimate_cloth_mask(rgb)
     else:
         try:
