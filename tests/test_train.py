@@ -156,3 +156,16 @@ def test_bench_step_breakdown_times_every_part_and_restores_the_losses():
         assert parts[part] > 0, part
     assert parts["other terms"] > -1e-3  # the step's own bookkeeping: what the timed parts leave over
     assert (step_mod.style_loss, step_mod.warp_loss, step_mod.rec_loss, step_mod.flow_loss) == before
+
+
+def test_bench_step_gflop_counts_a_convolution_forward_and_its_weight_gradient():
+    """One 3x3 convolution, 1 -> 1 channel, on an 8x8 input that needs no gradient: the forward costs
+    2 * 64 * 9 FLOP, the weight gradient as much (no input gradient is computed); the model is left
+    without gradients."""
+    from tryon.bench.train import step_gflop
+
+    conv = torch.nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    b = {"x": torch.rand(1, 1, 8, 8)}
+    gflop = step_gflop(conv, lambda m, batch: {"total": m(batch["x"]).sum()}, b)
+    assert gflop * 1e9 == pytest.approx(2 * (2 * 64 * 9))
+    assert conv.weight.grad is None

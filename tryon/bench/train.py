@@ -3,8 +3,9 @@
 Measures, in one process, the default architecture (``params.yaml`` as shipped) and the full-scale one
 (``profiles/full.yaml``: 512x512, 6 transformer layers) on the CPU, and on CUDA when present. Inputs are
 random tensors of the right shapes (the data pipeline is not timed). Prints a table of seconds per
-step (forward = network + loss terms, backward = gradients + optimiser step) and samples per second,
-then where one step of the default profile spends its time (:func:`step_breakdown`: data, text +
+step (forward = network + loss terms, backward = gradients + optimiser step), samples per second and
+the floating-point work of one step (GFLOP, and GFLOP/s: a step near the cores' limit gets faster only
+with less arithmetic), then where one step of the default profile spends its time (:func:`step_breakdown`: data, text +
 contour, warp, fusion, each loss, backward, optimiser), on the prepared train split when there is one.
 """
 
@@ -81,7 +82,22 @@ def time_steps(params: config.Params, device: torch.device, batch: int, reps: in
             bwd.append(t2 - t1)
     f, bk = sorted(fwd)[len(fwd) // 2], sorted(bwd)[len(bwd) // 2]
     n_params = sum(p.numel() for p in model.parameters())
-    return {"fwd_s": f, "bwd_s": bk, "samples_per_s": batch / (f + bk), "params_M": n_params / 1e6}
+    gflop = step_gflop(model, step_fn, b)
+    return {"fwd_s": f, "bwd_s": bk, "samples_per_s": batch / (f + bk), "params_M": n_params / 1e6,
+            "gflop": gflop, "gflop_per_s": gflop / (f + bk)}  # fmt: skip
+
+
+def step_gflop(model, step_fn, b: dict) -> float:
+    """Floating-point operations of one training step (forward, losses and backward; torch's
+    ``FlopCounterMode``: convolutions, matmuls and attention, not element-wise ops), in GFLOP. With the
+    measured seconds it says how far a step is from the cores' arithmetic limit."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step_fn(model, b)["total"].backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / 1e9
 
 
 #: the parts of a training step that :func:`step_breakdown` times, in step order
@@ -206,6 +222,7 @@ def bench_train(reps: int = 3) -> list[dict]:
     rows = []
     print(
         f"{'architecture':<28}{'device':<8}{'batch':>6}{'fwd s':>9}{'bwd s':>9}{'samples/s':>11}{'params M':>10}"
+        f"{'GFLOP':>8}{'GFLOP/s':>9}"
     )
     for name, p in (("default", default), ("full-scale (profiles/full)", full)):
         for dev in devices:
@@ -215,10 +232,13 @@ def bench_train(reps: int = 3) -> list[dict]:
             rows.append(r)
             print(
                 f"{name:<28}{dev.type:<8}{batch:>6}{r['fwd_s']:>9.3f}{r['bwd_s']:>9.3f}"
-                f"{r['samples_per_s']:>11.2f}{r['params_M']:>10.2f}",
+                f"{r['samples_per_s']:>11.2f}{r['params_M']:>10.2f}{r['gflop']:>8.1f}{r['gflop_per_s']:>9.1f}",
                 flush=True,
             )
-    print(f"threads: {torch.get_num_threads()}; full-scale on CPU runs batch 1 (one timed step)")
+    print(
+        f"threads: {torch.get_num_threads()}; full-scale on CPU runs batch 1 (one timed step); GFLOP: one "
+        "step, forward + losses + backward (convolutions, matmuls, attention), GFLOP/s: that over the step's time"
+    )
     print_breakdown(default)
     return rows
 
