@@ -151,7 +151,9 @@ def test_real_paired_on_the_shared_samples(shared_samples, tmp_path):
     assert set(real["model_beats"]) == set(B.NAMES) and real["model_beats_sentence"]
     assert [g["group"] for g in extras["gallery"]][0] == "vitonhd" and len(extras["gallery"]) == 2
     assert {"synthetic_only", "synthetic_only_warped", "paired_warped"} <= set(extras["gallery"][0])
-    assert len(real_rows(real)) == 3 + len(B.NAMES)
+    assert len(real_rows(real)) == 4 + len(B.NAMES)  # shipped, synthetic-only, no detail, pasted, baselines
+    flat = real["paired_no_detail"]  # the same network output less the full-resolution detail: flatter
+    assert flat["sharpness_ratio"] < real["paired"]["sharpness_ratio"]
     page = real_table_html(real)
     assert "keep_trunk (no network)" in page and "mean_fill (no network, uses the GT garment region)" in page
     alone, _ = real_paired(ck, shared_samples, max_pairs=1, synthetic_only=ck)  # same weights: no real phase

@@ -17,8 +17,9 @@ S = 32
 
 def _out(grid: torch.Tensor) -> dict:
     """Network outputs at the working size: the given grid, a gate that takes the garment everywhere,
-    a grey painted image."""
-    return {"grid": grid, "gate": torch.ones(1, 1, S, S), "rendered": torch.zeros(1, 3, S, S)}
+    a grey painted image, no working-size warp (so no full-resolution detail is added)."""
+    z = torch.zeros(1, 1, S, S)
+    return {"grid": grid, "gate": z + 1, "rendered": torch.zeros(1, 3, S, S), "warped": z, "warped_mask": z}
 
 
 def _stripes(h: int, w: int, period: int = 6) -> np.ndarray:
@@ -133,3 +134,32 @@ def test_trunk_pixels_are_the_photo_where_no_garment_lands():
     assert keep[parse == labels.CIHP.FACE].all() and keep[parse == labels.CIHP.BACKGROUND].all()
     assert np.array_equal(img[keep], person[keep])
     assert (img[parse == labels.CIHP.UPPER_CLOTHES] == 128).all()  # painted (here: grey 0 in [-1, 1])
+
+
+def test_painted_share_of_the_garment_gets_the_detail_above_the_working_size():
+    """Gate 0 (the U-Net paints the whole garment) and a painted image equal to the garment warped at the
+    working size: with the detail the full-size try-on is the full-resolution warped stripes where both
+    warps cover the pixel; without it, the 32-px image upsampled (flat: the 6-px stripes are lost)."""
+    from tryon.data import preprocess
+    from tryon.geometry import warp
+
+    h = w = 192
+    stripes = _stripes(h, w)
+    grid = identity_grid(1, S, S)
+    parse = np.zeros((h, w), np.uint8)  # nothing kept: the fusion's output everywhere
+    ones = np.ones((h, w), bool)
+    low, low_mask = preprocess.preprocess_garment(stripes, ones, S)
+    out = {
+        "grid": grid,
+        "gate": torch.zeros(1, 1, S, S),
+        "warped": warp(low[None], grid),
+        "warped_mask": warp(low_mask[None], grid),
+    }
+    out["rendered"] = out["warped"]
+    full = full_resolution(out, (0, 0, 0, 0), stripes, parse, stripes, ones)
+    flat = full_resolution(out, (0, 0, 0, 0), stripes, parse, stripes, ones, detail=False)
+    inner = np.s_[:, 8:-8, 8:-8]  # away from the border, where the working-size warp fades out
+    assert torch.allclose(full["tryon"][inner], full["warped"][inner], atol=1e-4)
+    assert not torch.allclose(flat["tryon"][inner], full["warped"][inner], atol=0.1)
+    sharp = {k: v["tryon"][inner].diff(dim=-1).abs().mean().item() for k, v in (("on", full), ("off", flat))}
+    assert sharp["on"] > 3 * sharp["off"]

@@ -61,6 +61,7 @@ def run_pairs(
     use_parse: bool = True,
     write_sheet: bool = False,
     paste_back: bool = False,
+    detail: bool = True,
     progress=None,
     ext: str = ".png",
     fail_fast: bool = False,
@@ -78,7 +79,7 @@ def run_pairs(
     pair whose image is already in ``out_dir`` is not run again (``status`` "existing"; its row is
     taken from the previous ``summary.csv`` when it has one). ``summary.csv`` is written atomically at
     the end; its "ok" and "existing" rows are exactly the images on disk. ``ext``: .png or .jpg
-    (quality 95). Returns the summary DataFrame."""
+    (quality 95). ``paste_back``, ``detail``: as :meth:`TryOn.predict`. Returns the summary DataFrame."""
     import pandas as pd
 
     out_dir = Path(out_dir)
@@ -95,7 +96,7 @@ def run_pairs(
         else:
             try:
                 job = _read_job(model, rec, text, ann, use_parse, found)
-                rows.append(_run_job(model, *job, out_dir, write_sheet, paste_back, ext) | _OK)
+                rows.append(_run_job(model, *job, out_dir, write_sheet, paste_back, ext, detail) | _OK)
             except (InferError, io.DataError, ValueError, OSError) as e:
                 msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                 if fail_fast:
@@ -221,10 +222,11 @@ def _run_job(
     write_sheet: bool,
     paste_back: bool,
     ext: str,
+    detail: bool = True,
 ) -> dict:
     """Try on one read pair, write its image (and sheet), and return its ``summary.csv`` row."""
     t0 = time.perf_counter()
-    res = model.predict(inp, paste_back)
+    res = model.predict(inp, paste_back, detail)
     sec = time.perf_counter() - t0
     name = f"{rec.person_id}__{rec.cloth_id}"
     image = save_image(out_dir / f"{name}{ext}", res.image)

@@ -60,6 +60,12 @@ def register(sub) -> None:
         default=False,
         help="keep the photo's own pixels outside the replaced region (default: the network's image alone)",
     )
+    p.add_argument(
+        "--detail",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="add the warped print's detail above the network's size to the painted share of the garment",
+    )
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     p.set_defaults(func=_cli)
@@ -89,6 +95,7 @@ def _batch(args: argparse.Namespace, model: TryOn) -> int:
         use_parse=not args.no_parse,
         write_sheet=args.sheet,
         paste_back=args.paste_back,
+        detail=args.detail,
         progress=show,
         fail_fast=args.fail_fast,
         skip_existing=args.skip_existing,
@@ -145,7 +152,7 @@ def _cli(args: argparse.Namespace) -> int:
         category=args.category,
     )
     t0 = time.perf_counter()
-    res = model.predict(inp, paste_back=args.paste_back)
+    res = model.predict(inp, paste_back=args.paste_back, detail=args.detail)
     sec = time.perf_counter() - t0
     out = save_image(args.out, res.image)
     msg = f"wrote {out} ({res.image.shape[1]}x{res.image.shape[0]}) in {sec:.2f} s; trunk from: {res.parse_source}"

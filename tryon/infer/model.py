@@ -189,7 +189,10 @@ class TryOn:
 
     # ---- the network ----------------------------------------------------------------------
     @torch.no_grad()
-    def predict(self, inp: Inputs, paste_back: bool = False) -> Result:
+    def predict(self, inp: Inputs, paste_back: bool = False, detail: bool = True) -> Result:
+        """The try-on of read inputs. ``paste_back``: keep the photo outside the replaced region (off by
+        default); ``detail``: add the warped print's detail above the working size to the painted share
+        of the garment (:func:`tryon.infer.full_res.garment_detail`; on by default)."""
         t0 = time.perf_counter()
         S = self.size
         p = preprocess.preprocess_person(inp.person, inp.parse, S, inp.category)
@@ -216,7 +219,7 @@ class TryOn:
         full = None
         if "gate" in out:  # trunk_compose: garment sampled and image composed at the photo's size
             full = full_resolution(
-                out, pad, inp.person, inp.parse, inp.garment, inp.garment_mask, inp.category
+                out, pad, inp.person, inp.parse, inp.garment, inp.garment_mask, inp.category, detail
             )
         net = full["tryon"] if full is not None else back(out["tryon"])
         # the new garment may reach past the old silhouette, but only by GARMENT_REACH of the image
@@ -244,8 +247,8 @@ class TryOn:
             warped_mask=wmask.numpy(),
         )
 
-    def __call__(self, person, garment, text, paste_back: bool = False, **kw) -> Result:
-        return self.predict(self.read_inputs(person, garment, text, **kw), paste_back)
+    def __call__(self, person, garment, text, paste_back: bool = False, detail: bool = True, **kw) -> Result:
+        return self.predict(self.read_inputs(person, garment, text, **kw), paste_back, detail)
 
 
 def _auto_parse(person: Path, rgb: np.ndarray, found: dict | None) -> tuple[np.ndarray, str]:

@@ -430,7 +430,8 @@ def real_paired(
 
     The models' figures are their **network output** (un-padded to the photo's size, no paste-back);
     the shipped model's after paste-back are under ``paired_pasted`` (kept pixels are the photo's by
-    construction). The garment region is the dataset's parse garment of the pair's category. Returns
+    construction), without the full-resolution detail (:func:`tryon.infer.full_res.garment_detail`)
+    under ``paired_no_detail``. The garment region is the dataset's parse garment of the pair's category. Returns
     (metrics, or a "not computed" string without real data; extras: example images for the gallery)."""
     from tryon.eval import baselines as B
     from tryon.infer.model import TryOn
@@ -452,7 +453,7 @@ def real_paired(
             rows.setdefault(group, {}).setdefault(name, []).append(fig)
         if len(rows[group]["paired"]) <= (n_gallery if group == "vitonhd" else 1):
             gallery.append({"group": group, "name": rec.person_id, **images})
-    names = ("paired", "paired_pasted", *([k for k in models if k != "paired"]), *B.NAMES)
+    names = ("paired", "paired_pasted", "paired_no_detail", *([k for k in models if k != "paired"]), *B.NAMES)
     every = {n: [f for g in rows.values() for f in g[n]] for n in names}
     if not every["paired"]:
         return f"not computed: no paired test pairs under {samples}", {}
@@ -462,6 +463,7 @@ def real_paired(
         "split": what,
         "paired": _means(every["paired"], ci=True),
         "paired_pasted": {k if k.endswith("_pasted") else f"{k}_pasted": v for k, v in pasted.items()},
+        "paired_no_detail": _means(every["paired_no_detail"], ci=True),
         "synthetic_only": _means(every["synthetic_only"], ci=True)
         if "synthetic_only" in models
         else "not computed: the shipped model is the synthetic-only one (no real phase in 05_train)",
@@ -503,6 +505,8 @@ def _real_pair(models: dict, rec, text: str | None = None) -> tuple[dict[str, np
         images[name] = res.network
         images[f"{name}_warped"] = res.warped
         if name == "paired":
+            flat = model.predict(inp, detail=False).network  # the row without the full-resolution detail
+            figures["paired_no_detail"] = photo_figures(flat, inp.person, region)
             images["paired_pasted"] = res.image
             figures["paired_pasted"] = photo_figures(res.image, inp.person, region)
             figures["paired_pasted"]["face_ssim_pasted"] = face_ssim(

@@ -128,11 +128,14 @@ def _fmt(v: Any) -> str:
 
 def real_rows(real: dict) -> dict[str, dict]:
     """The real-photo table's rows (``metrics/06_evaluate.json`` ``real``), labelled: the shipped
-    model's network output, the synthetic-only model's (when measured), the shipped model pasted back,
+    model's network output, the synthetic-only model's (when measured), the shipped model without the
+    full-resolution detail (when measured), the shipped model pasted back,
     then each network-free baseline (those that read the ground-truth garment region say so)."""
     rows = {"shipped model (real-trained): network output": real["paired"]}
     if isinstance(real.get("synthetic_only"), dict):
         rows["synthetic-only model: network output"] = real["synthetic_only"]
+    if isinstance(real.get("paired_no_detail"), dict):
+        rows["shipped model: network output without the full-resolution detail"] = real["paired_no_detail"]
     rows |= {
         "shipped model: pasted back (kept pixels = photo by construction)": {
             k.removesuffix("_pasted"): v for k, v in real["paired_pasted"].items()
