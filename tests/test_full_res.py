@@ -163,3 +163,43 @@ def test_painted_share_of_the_garment_gets_the_detail_above_the_working_size():
     assert not torch.allclose(flat["tryon"][inner], full["warped"][inner], atol=0.1)
     sharp = {k: v["tryon"][inner].diff(dim=-1).abs().mean().item() for k, v in (("on", full), ("off", flat))}
     assert sharp["on"] > 3 * sharp["off"]
+
+
+def test_fusion_colour_input_is_the_flat_garments_mean_colour():
+    """``colour=True``: the U-Net sees the flat garment's mean colour (inside its mask) as a constant map,
+    three more input channels; TryOnNet computes it; a colour fusion called without it says so."""
+    from tryon.nets import model as model_mod
+
+    seen = {}
+
+    class Probe(torch.nn.Module):
+        def forward(self, warped, warped_mask, contour, garment_colour=None, **_):
+            seen["colour"] = garment_colour
+            return {"tryon": warped}
+
+    garment = torch.zeros(2, 3, S, S)
+    mask = torch.zeros(2, 1, S, S)
+    garment[0, 0, :8], mask[0, :, :8] = 0.5, 1  # red 0.5 on the masked rows; 0 elsewhere
+    garment[1, 2] = -1.0  # blue -1 everywhere, empty mask
+
+    class Fn(torch.nn.Module):
+        def __init__(self, fn):
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, *a):
+            return self.fn(*a)
+
+    net = model_mod.TryOnNet(
+        Fn(lambda code, size: {"body_map": torch.zeros(2, 1, S, S)}),
+        Fn(lambda body, trunk: {"contour": trunk}),
+        Fn(lambda c, g, m: {"warped": g, "warped_mask": m}),
+        Probe(),
+    )
+    net(torch.zeros(2, 4), torch.zeros(2, 3, S, S), garment, mask)
+    assert torch.allclose(seen["colour"][:, :, 0, 0], torch.tensor([[0.5, 0.0, 0.0], [0.0, 0.0, 0.0]]))
+    for kind, cin in (("trunk_compose", 14), ("compose", 10), ("unet", 10)):
+        fusion = build_fusion(kind, base_channels=4, colour=True)
+        assert fusion.net.stem[0].in_channels == cin
+        with pytest.raises(ValueError, match="needs garment_colour"):
+            fusion(garment, mask, garment, keep=garment, keep_mask=mask)

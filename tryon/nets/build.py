@@ -80,7 +80,11 @@ def architecture(params: Params, code_dim: int) -> dict:
     return {
         **contour_architecture(params, code_dim),
         "warp_net": warp_architecture(params.warp),
-        "fusion": dict(kind=params.train.fusion, base_channels=params.train.fusion_channels),
+        "fusion": dict(
+            kind=params.train.fusion,
+            base_channels=params.train.fusion_channels,
+            colour=params.train.fusion_colour,
+        ),
     }
 
 

@@ -15,6 +15,9 @@ The patent leaves the module open ("an encoder-decoder network or a fixed functi
   what changes: the new garment's shading and the skin the old garment hid. :func:`compose` is that
   formula alone, so inference can apply it at the photo's own resolution (:mod:`tryon.infer.full_res`).
 
+With ``colour=True`` (``05_train.fusion_colour``, the default) every fusion also sees the flat garment's
+mean colour as a constant map (:func:`_inputs`), so it paints the garment's colour where the warp misses.
+
 Inputs are float32 images in [-1, 1] ([B, 3, H, W]) and the warped garment and kept-region masks in {0, 1}
 ([B, 1, H, W]); H and W must be multiples of ``2 ** depth``. Every fusion takes
 ``(warped, warped_mask, contour, keep=None, keep_mask=None)``; the two without it ignore it.
@@ -60,15 +63,29 @@ class _UNet(nn.Module):
         return self.head(y)
 
 
+def _inputs(parts: list[torch.Tensor], colour: bool, garment_colour: torch.Tensor | None) -> torch.Tensor:
+    """The U-Net input: ``parts`` [B, C_i, H, W] concatenated, plus, with ``colour``, the flat garment's
+    mean colour ``garment_colour`` [B, 3, 1, 1] as a constant [B, 3, H, W] map (lets the U-Net paint the
+    garment's colour where the warp misses it)."""
+    if colour:
+        if garment_colour is None:
+            raise ValueError("fusion with colour=True needs garment_colour= [B, 3, 1, 1]")
+        parts = [*parts, garment_colour.expand(-1, -1, *parts[0].shape[-2:])]
+    return torch.cat(parts, dim=1)
+
+
 class ComposeFusion(nn.Module):
     """U-Net -> (rendered RGB, composition mask alpha); r = alpha * warped + (1 - alpha) * rendered."""
 
-    def __init__(self, base_channels: int = 32, depth: int = 3):
+    def __init__(self, base_channels: int = 32, depth: int = 3, colour: bool = False):
         super().__init__()
-        self.net = _UNet(3 + 1 + 3, 4, base_channels, depth)
+        self.colour = colour
+        self.net = _UNet(3 + 1 + 3 + 3 * colour, 4, base_channels, depth)
 
-    def forward(self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor, **_) -> dict:
-        out = self.net(torch.cat([warped, warped_mask, contour], dim=1))  # [B, 4, H, W]
+    def forward(
+        self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor, garment_colour=None, **_
+    ) -> dict:
+        out = self.net(_inputs([warped, warped_mask, contour], self.colour, garment_colour))  # [B, 4, H, W]
         rendered = torch.tanh(out[:, :3])
         alpha = torch.sigmoid(out[:, 3:]) * warped_mask  # never paste garment outside its warped mask
         tryon = alpha * warped + (1 - alpha) * rendered
@@ -78,12 +95,15 @@ class ComposeFusion(nn.Module):
 class UNetFusion(nn.Module):
     """U-Net over [warped, warped_mask, contour] -> try-on image (tanh)."""
 
-    def __init__(self, base_channels: int = 32, depth: int = 3):
+    def __init__(self, base_channels: int = 32, depth: int = 3, colour: bool = False):
         super().__init__()
-        self.net = _UNet(3 + 1 + 3, 3, base_channels, depth)
+        self.colour = colour
+        self.net = _UNet(3 + 1 + 3 + 3 * colour, 3, base_channels, depth)
 
-    def forward(self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor, **_) -> dict:
-        tryon = torch.tanh(self.net(torch.cat([warped, warped_mask, contour], dim=1)))
+    def forward(
+        self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor, garment_colour=None, **_
+    ) -> dict:
+        tryon = torch.tanh(self.net(_inputs([warped, warped_mask, contour], self.colour, garment_colour)))
         return {"tryon": tryon}
 
 
@@ -108,9 +128,10 @@ class TrunkComposeFusion(nn.Module):
     """U-Net over [warped, warped_mask, contour, keep, keep_mask] -> (rendered RGB, alpha), then
     :func:`compose`: the photo's kept pixels stay, the network paints only what changes."""
 
-    def __init__(self, base_channels: int = 32, depth: int = 3):
+    def __init__(self, base_channels: int = 32, depth: int = 3, colour: bool = False):
         super().__init__()
-        self.net = _UNet(3 + 1 + 3 + 3 + 1, 4, base_channels, depth)
+        self.colour = colour
+        self.net = _UNet(3 + 1 + 3 + 3 + 1 + 3 * colour, 4, base_channels, depth)
 
     def forward(
         self,
@@ -119,10 +140,12 @@ class TrunkComposeFusion(nn.Module):
         contour: torch.Tensor,
         keep: torch.Tensor | None = None,
         keep_mask: torch.Tensor | None = None,
+        garment_colour: torch.Tensor | None = None,
     ) -> dict:
         if keep is None or keep_mask is None:
             raise ValueError("fusion trunk_compose needs the kept photo and its mask (keep=, keep_mask=)")
-        out = self.net(torch.cat([warped, warped_mask, contour, keep, keep_mask], dim=1))  # [B, 4, H, W]
+        parts = [warped, warped_mask, contour, keep, keep_mask]
+        out = self.net(_inputs(parts, self.colour, garment_colour))  # [B, 4, H, W]
         rendered = torch.tanh(out[:, :3])
         gate = torch.sigmoid(out[:, 3:])  # [B, 1, H, W]: garment texture vs painted, before the mask
         alpha = gate * warped_mask  # never paste garment outside its warped mask
@@ -134,13 +157,14 @@ class TrunkComposeFusion(nn.Module):
 KINDS = ("trunk_compose", "compose", "unet")
 
 
-def build_fusion(kind: str, base_channels: int = 32, depth: int = 3) -> nn.Module:
+def build_fusion(kind: str, base_channels: int = 32, depth: int = 3, colour: bool = False) -> nn.Module:
     """``kind``: ``trunk_compose`` (trunk map and background in and kept, learned garment composition),
-    ``compose`` (learned composition mask, no trunk) or ``unet`` (direct encoder-decoder)."""
+    ``compose`` (learned composition mask, no trunk) or ``unet`` (direct encoder-decoder). ``colour``:
+    the flat garment's mean colour is an input too (:func:`_inputs`)."""
     if kind == "trunk_compose":
-        return TrunkComposeFusion(base_channels, depth)
+        return TrunkComposeFusion(base_channels, depth, colour)
     if kind == "compose":
-        return ComposeFusion(base_channels, depth)
+        return ComposeFusion(base_channels, depth, colour)
     if kind == "unet":
-        return UNetFusion(base_channels, depth)
+        return UNetFusion(base_channels, depth, colour)
     raise ValueError(f"fusion: expected one of {list(KINDS)}, got {kind!r}")

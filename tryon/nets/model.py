@@ -68,5 +68,11 @@ class TryOnNet(nn.Module):
         guide = guide_contour if warp_guide == "contour" else trunk
         warp = self.warp_net(guide, garment, garment_mask)
         placed = warp["warped_mask"] if protect_mask is None else warp["warped_mask"] * (1 - protect_mask)
-        fused = self.fusion(warp["warped"], placed, guide_contour, keep=keep, keep_mask=keep_mask)
+        m = garment_mask.sum(dim=(2, 3), keepdim=True).clamp(min=1.0)  # [B, 1, 1, 1]
+        colour = (garment * garment_mask).sum(
+            dim=(2, 3), keepdim=True
+        ) / m  # [B, 3, 1, 1] mean garment colour
+        fused = self.fusion(
+            warp["warped"], placed, guide_contour, keep=keep, keep_mask=keep_mask, garment_colour=colour
+        )
         return {"body_map": body_map, "contour": contour, **warp, **fused}
