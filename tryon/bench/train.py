@@ -5,8 +5,9 @@ Measures, in one process, the default architecture (``params.yaml`` as shipped) 
 random tensors of the right shapes (the data pipeline is not timed). Prints a table of seconds per
 step (forward = network + loss terms, backward = gradients + optimiser step), samples per second and
 the floating-point work of one step (GFLOP, and GFLOP/s: a step near the cores' limit gets faster only
-with less arithmetic), then where one step of the default profile spends its time (:func:`step_breakdown`: data, text +
-contour, warp, fusion, each loss, backward, optimiser), on the prepared train split when there is one.
+with less arithmetic), then where one step of the default profile spends its time
+(:func:`step_breakdown`: data, text + contour, warp, fusion, each loss, backward, optimiser), on the
+prepared train split when there is one.
 """
 
 from __future__ import annotations

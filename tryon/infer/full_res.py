@@ -8,9 +8,9 @@ gate and the painted image. So the grid is upsampled to the padded person photo
 stays the identity and a shift stays a shift) and the **original garment photo** is sampled
 there (prints, logos and stripes keep their detail); the garment mask is warped the same way; the
 kept region (:func:`tryon.data.labels.keep_mask`: trunk and background) comes from the parse map at
-full size; only the painted image (new skin, shading) is
-upsampled, plus, inside the garment, the warped print's detail above the working size
-(:func:`garment_detail`; ``detail=False`` leaves it out). Then :func:`tryon.nets.fusion.compose`, the same formula as in training, makes the image.
+full size; only the painted image (new skin, shading) is upsampled, plus, inside the garment, the
+warped print's detail above the working size (:func:`garment_detail`; ``detail=False`` leaves it out).
+Then :func:`tryon.nets.fusion.compose`, the same formula as in training, makes the image.
 """
 
 from __future__ import annotations

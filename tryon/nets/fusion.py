@@ -20,7 +20,8 @@ mean colour as a constant map (:func:`_inputs`), so it paints the garment's colo
 
 Inputs are float32 images in [-1, 1] ([B, 3, H, W]) and the warped garment and kept-region masks in {0, 1}
 ([B, 1, H, W]); H and W must be multiples of ``2 ** depth``. Every fusion takes
-``(warped, warped_mask, contour, keep=None, keep_mask=None)``; the two without it ignore it.
+``(warped, warped_mask, contour, keep=None, keep_mask=None, garment_colour=None)``; the two without the
+trunk map ignore ``keep``, a fusion built without ``colour`` ignores ``garment_colour``.
 """
 
 from __future__ import annotations

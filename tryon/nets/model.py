@@ -31,6 +31,9 @@ class TryOnNet(nn.Module):
       (align_corners=False, x first); ``warped`` [B,3,H,W] and ``warped_mask`` [B,1,H,W],
     - ``tryon`` [B,3,H,W]: the predicted try-on image; fusion-specific extras (``alpha``, ...).
 
+    The fusion also gets the flat garment's mean colour inside ``garment_mask`` (``garment_colour``
+    [B,3,1,1]; 0 for an empty mask), which it reads when built with ``colour=True``.
+
     Ablations (stage 06): ``zero_text=True`` feeds an all-zero text code (the body map then carries no
     shape information); ``warp_guide="trunk"`` guides the warp by the trunk map instead of the
     generated contour image (what the method argues against); ``contour_override`` uses a given
