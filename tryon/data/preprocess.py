@@ -137,15 +137,40 @@ def preprocess_garment(rgb: np.ndarray, mask: np.ndarray, size: int) -> tuple[to
     return rgb_to_tensor(img), mask_to_tensor(m)
 
 
-def estimate_cloth_mask(rgb: np.ndarray, thresh: float = 0.06) -> np.ndarray:
+def estimate_cloth_mask(rgb: np.ndarray, thresh: float = 0.06, min_share: float = 0.5) -> np.ndarray:
     """Garment mask of an in-shop photo on a light plain background (Dress Code ships none): pixels that
     differ from the border colour by more than ``thresh`` (RGB distance in [0, 1]), holes filled.
-    rgb uint8 [H, W, 3] -> bool [H, W]."""
+
+    A garment of about the background's colour (a white tee on a white studio background) differs from it
+    by less than ``thresh``: when that mask holds under ``min_share`` of :func:`off_flat_background` (what
+    is not the flat background), the latter, less a 2-pixel band of JPEG halo, is the mask. On the 22
+    VITON-HD cloths of ``vton-samples`` this changes one mask, the white tee 00005_00 (IoU with its
+    cloth-mask 0.124 -> 0.976), and none of the 30 Dress Code cloths. rgb uint8 [H, W, 3] -> bool [H, W]."""
     from scipy import ndimage
 
     x = rgb.astype(np.float32) / 255.0
     border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
     bg = np.median(border, axis=0)
     fg = np.linalg.norm(x - bg, axis=-1) > thresh
+    fg = ndimage.binary_opening(fg, iterations=2)
+    fg = ndimage.binary_fill_holes(fg)
+    flat = off_flat_background(rgb)
+    if fg.sum() < min_share * flat.sum():
+        fg = ndimage.binary_erosion(flat, iterations=2)
+    return fg
+
+
+def off_flat_background(rgb: np.ndarray, tol: int = 1) -> np.ndarray:
+    """bool [H, W]: what is not the studio background, taken as the pixels within ``tol`` grey levels (every
+    channel) of the border's median colour that connect to the border, holes filled. A studio background
+    is flat to the JPEG level where a garment of its colour still has weave and shading."""
+    from scipy import ndimage
+
+    x = rgb.astype(np.int16)
+    border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
+    near = np.abs(x - np.median(border, axis=0)).max(axis=-1) <= tol
+    lab, _ = ndimage.label(near)
+    edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+    fg = ~np.isin(lab, edge[edge > 0])
     fg = ndimage.binary_opening(fg, iterations=2)
     return ndimage.binary_fill_holes(fg)
