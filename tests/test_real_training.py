@@ -123,6 +123,66 @@ def test_real_train_set_is_the_data_contract_with_a_contour_and_mirrors(shared_s
     assert set(TryOnDataset(tmp_path / "syn", "train")[0]) == set(d)
 
 
+def _pair() -> dict:
+    """A pair of the data contract in small: a striped flat garment (a box) and the photo wearing it."""
+    g = torch.full((3, S, S), 0.9)
+    gm = torch.zeros(1, S, S)
+    gm[:, 16:48, 20:44] = 1
+    g = torch.where(gm > 0, torch.tensor([0.8, -0.2, -0.6]).view(3, 1, 1), g)
+    person = torch.full((3, S, S), 0.5)
+    worn = torch.zeros(1, S, S)
+    worn[:, 20:50, 18:46] = 1
+    person = torch.where(worn > 0, torch.tensor([0.7, 0.1, -0.5]).view(3, 1, 1), person)
+    person[:, :10] = torch.tensor([0.6, 0.3, 0.2]).view(3, 1, 1)  # a face, not the garment
+    return {"garment": g, "garment_mask": gm, "person": person, "worn_mask": worn, "keep": person * (1 - worn)}
+
+
+def test_jitter_moves_the_flat_garment_and_recolours_both_sides_alike():
+    from tryon.data.real import CHANNEL_ORDERS, jitter
+
+    d = _pair()
+    orders = set()
+    for k in range(12):
+        j = jitter(d, np.random.default_rng([0, k]), 0.2, True)
+        # the photo's garment and the flat garment's colours permuted alike; the rest of the photo kept
+        worn = d["worn_mask"][0] > 0
+        pix = j["person"][:, 30, 30]
+        order = [int(torch.argmin((d["person"][:, 30, 30] - v).abs())) for v in pix]
+        orders.add(tuple(order))
+        assert tuple(order) in CHANNEL_ORDERS
+        assert torch.equal(j["person"][:, ~worn], d["person"][:, ~worn])
+        inside = j["garment_mask"][0] > 0
+        edge = torch.nn.functional.max_pool2d(-j["garment_mask"], 3, 1, 1)[0] > -1  # a 3x3 window leaves the mask
+        assert torch.allclose(j["garment"][:, inside & ~edge].mean(1), d["garment"][order, 30, 30], atol=1e-5)
+        assert torch.equal(j["keep"], d["keep"])
+    assert len(orders) >= 3  # the draws differ
+    # the shift alone: the mask moves and scales with the drawn affine, the colours stay
+    j = jitter(d, np.random.default_rng(7), 0.2, False)
+    assert torch.equal(j["person"], d["person"])
+    ys, xs = torch.nonzero(j["garment_mask"][0], as_tuple=True)
+    rng = np.random.default_rng(7)
+    s = rng.uniform(0.8, 1.1)
+    tx, ty = rng.uniform(-0.2, 0.2, 2)
+    # a pixel centre x_out maps to the input (x_out - t) / s: the box centre (32 px) lands at 32 + t * 32
+    assert abs(xs.float().mean().item() + 0.5 - (32 + tx * 32)) < 1.0
+    assert abs(ys.float().mean().item() + 0.5 - (32 + ty * 32)) < 1.0
+    assert abs(len(xs) / d["garment_mask"].sum().item() - s * s) < 0.12
+
+
+def test_real_train_set_jittered_copies_follow_the_plain_ones(shared_samples, tmp_path):
+    df = split_table(shared_samples, 0.3, 0)
+    kw = {"cache_dir": tmp_path / "cache", "augment": True}
+    plain = RealTrainSet(df, shared_samples, S, "train", **kw)
+    ds = RealTrainSet(df, shared_samples, S, "train", **kw, jitter=2, shift=0.1, colour=True, seed=3)
+    n = len(plain)
+    assert len(ds) == 3 * n
+    assert torch.equal(ds[5]["garment"], plain[5]["garment"])  # copy 0 is the pair itself
+    a, b = ds[n + 5], ds[n + 5]
+    assert a["id"] == plain[5]["id"] and torch.equal(a["garment"], b["garment"])  # drawn once from the index
+    assert not torch.equal(a["garment_mask"], plain[5]["garment_mask"])
+    assert not torch.equal(ds[2 * n + 5]["garment_mask"], a["garment_mask"])
+
+
 def test_flip_mirrors_images_and_keeps_scalars():
     d = {"a": torch.arange(6.0).view(1, 2, 3), "s": torch.tensor(True), "t": "x"}
     f = flip(d)

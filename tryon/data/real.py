@@ -296,13 +296,45 @@ def flip(d: dict) -> dict:
     return out
 
 
+#: the orders of the RGB channels (the first keeps the colours)
+CHANNEL_ORDERS = ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
+
+
+def jitter(d: dict, rng: np.random.Generator, shift: float, colour: bool) -> dict:
+    """A pair made new for the warp and the fusion (still a valid pair; ``05_train.real_jitter``): the
+    flat garment and its mask scaled by a factor in [1 - shift, 1 + shift / 2] about the centre and moved
+    by up to ``shift`` of half the image each way (the warp has no ground-truth flow on real pairs, so any
+    placement is as true), and with ``colour`` the RGB channels of the flat garment and of the worn
+    garment in the photo (``worn_mask``) put in one random order (:data:`CHANNEL_ORDERS`): the
+    garment's look changes, its folds and shading do not."""
+    import torch.nn.functional as F
+
+    out = dict(d)
+    if shift > 0:
+        s = rng.uniform(1 - shift, 1 + shift / 2)
+        tx, ty = rng.uniform(-shift, shift, 2)
+        theta = torch.tensor([[[1 / s, 0, -tx / s], [0, 1 / s, -ty / s]]], dtype=torch.float32)
+        grid = F.affine_grid(theta, [1, 1, *d["garment"].shape[-2:]], align_corners=False)
+        g = F.grid_sample(d["garment"][None], grid, padding_mode="border", align_corners=False)[0]
+        m = F.grid_sample(d["garment_mask"][None], grid, align_corners=False)[0]
+        out["garment"], out["garment_mask"] = g, (m > 0.5).to(m.dtype)
+    if colour:
+        order = list(CHANNEL_ORDERS[int(rng.integers(len(CHANNEL_ORDERS)))])
+        out["garment"] = out["garment"][order]
+        worn = d["worn_mask"] > 0.5
+        out["person"] = torch.where(worn, d["person"][order], d["person"])
+    return out
+
+
 class RealTrainSet(Dataset):
     """The ``split`` rows (paired pairs only: the photo is the target) of a split table as the data
     contract of :mod:`tryon.data.dataset`, with ``contour`` = :func:`contour_target` and
     ``has_contour`` True, identity ``gt_grid`` and zero ``flow_valid`` (no ground-truth flow), and
     ``is_real`` True. ``cache_dir``: each pair's tensors are saved there on first read (atomic) and
     read back after. ``augment``: the set is twice as long, index ``n + i`` is pair ``i`` mirrored
-    (:func:`flip`), so a seeded sampler draws both and the order stays reproducible."""
+    (:func:`flip`), so a seeded sampler draws both and the order stays reproducible. ``jitter`` > 0:
+    that many more copies of those, each drawn once from ``seed`` and the index (:func:`jitter`:
+    the flat garment moved and scaled by up to ``shift``, garment colours permuted with ``colour``)."""
 
     def __init__(
         self,
@@ -312,14 +344,19 @@ class RealTrainSet(Dataset):
         split: str = "train",
         cache_dir: str | os.PathLike | None = None,
         augment: bool = False,
+        jitter: int = 0,
+        shift: float = 0.0,
+        colour: bool = False,
+        seed: int = 0,
     ):
         t = table[(table["split"] == split) & (table["mode"] == "paired")].reset_index(drop=True)
         self.table, self.root, self.size = t, Path(root), size
         self.cache_dir = Path(cache_dir) / f"{size}px-v{CACHE_VERSION}" if cache_dir else None
         self.augment = augment
+        self.jitter, self.shift, self.colour, self.seed = jitter, shift, colour, seed
 
     def __len__(self) -> int:
-        return len(self.table) * (2 if self.augment else 1)
+        return len(self.table) * (2 if self.augment else 1) * (1 + self.jitter)
 
     @property
     def texts(self) -> list[str]:
@@ -366,11 +403,14 @@ class RealTrainSet(Dataset):
         return d
 
     def __getitem__(self, i: int) -> dict:
+        copy, i = divmod(i, len(self.table) * (2 if self.augment else 1))
         mirrored, i = divmod(i, len(self.table))
         row = self.table.iloc[i]
         d = self.tensors(i)
         if mirrored:
             d = flip(d)
+        if copy:
+            d = jitter(d, np.random.default_rng([self.seed, i, mirrored, copy]), self.shift, self.colour)
         return {
             **d,
             "id": str(row["id"]),

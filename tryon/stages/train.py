@@ -164,6 +164,28 @@ def _step_fn(params: Params, vgg, real_phase: bool = False):
     return make_step_fn(vgg, loss_weights(params, real_phase), t.style_mode, t.vgg_size, drop)
 
 
+def _real_train_set(params: Params, table, real_root: Path, out_dir: Path):
+    """The paired real train pairs, mirrored, with ``05_train.real_jitter`` jittered copies of each."""
+    from tryon.data.real import RealTrainSet
+
+    t = params.train
+    return RealTrainSet(
+        table, real_root, params.base.image_size, "train", out_dir / "real_cache", augment=True,
+        jitter=t.real_jitter, shift=t.real_jitter_shift, colour=t.real_jitter_colour, seed=params.base.seed,
+    )  # fmt: skip
+
+
+def _jitter_note(t) -> str:
+    if t.real_jitter == 0:
+        return ""
+    what = (
+        f"flat garment moved and scaled by up to {t.real_jitter_shift:g}" if t.real_jitter_shift > 0 else ""
+    )
+    if t.real_jitter_colour:
+        what += (", " if what else "") + "garment colours in a random RGB order"
+    return f", plus {t.real_jitter} jittered copies of each ({what or 'unchanged'})"
+
+
 def real_phase(
     params: Params, root: Path, model, syn_parts, vgg, device, info: DistInfo, on_log, arch, vocab
 ):
@@ -171,7 +193,7 @@ def real_phase(
     steps on the train pairs of ``data/01_prepare/real_split.csv``, ``real_fraction`` of each batch real
     (all of it with ``01_prepare.source: real``), Adam at ``real_lr`` annealed to 0 (cosine), checkpoints
     under ``data/05_train/real/``. Returns its metrics, or a "not computed" / "not used" string."""
-    from tryon.data.real import RealTrainSet, read_split
+    from tryon.data.real import read_split
     from tryon.stages.prepare import resolve
 
     t, src = params.train, params.prepare.source
@@ -182,17 +204,7 @@ def real_phase(
     if not real_root.exists() or not split.exists():
         return f"not computed: no real data at {real_root}"
     out_dir = root / "data" / SLUG
-    real_set = CodedDataset(
-        RealTrainSet(
-            read_split(split),
-            real_root,
-            params.base.image_size,
-            "train",
-            out_dir / "real_cache",
-            augment=True,
-        ),
-        vocab,
-    )
+    real_set = CodedDataset(_real_train_set(params, read_split(split), real_root, out_dir), vocab)
     if len(real_set) == 0:
         return f"not computed: no paired train pairs in {split}"
     k = t.batch_size if src == "real" else min(t.batch_size, max(1, round(t.real_fraction * t.batch_size)))
@@ -231,7 +243,7 @@ def real_phase(
         "source": src,
         "real_train_pairs": len(real_set.dataset.table),
         "real_train_samples": len(real_set),
-        "augment": "left-right mirror (each pair twice)",
+        "augment": "left-right mirror (each pair twice)" + _jitter_note(t),
         "real_per_batch": k,
         "batch_size": t.batch_size,
         "lr": t.real_lr,
