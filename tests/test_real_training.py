@@ -134,7 +134,13 @@ def _pair() -> dict:
     worn[:, 20:50, 18:46] = 1
     person = torch.where(worn > 0, torch.tensor([0.7, 0.1, -0.5]).view(3, 1, 1), person)
     person[:, :10] = torch.tensor([0.6, 0.3, 0.2]).view(3, 1, 1)  # a face, not the garment
-    return {"garment": g, "garment_mask": gm, "person": person, "worn_mask": worn, "keep": person * (1 - worn)}
+    return {
+        "garment": g,
+        "garment_mask": gm,
+        "person": person,
+        "worn_mask": worn,
+        "keep": person * (1 - worn),
+    }
 
 
 def test_jitter_moves_the_flat_garment_and_recolours_both_sides_alike():
@@ -152,7 +158,9 @@ def test_jitter_moves_the_flat_garment_and_recolours_both_sides_alike():
         assert tuple(order) in CHANNEL_ORDERS
         assert torch.equal(j["person"][:, ~worn], d["person"][:, ~worn])
         inside = j["garment_mask"][0] > 0
-        edge = torch.nn.functional.max_pool2d(-j["garment_mask"], 3, 1, 1)[0] > -1  # a 3x3 window leaves the mask
+        edge = (
+            torch.nn.functional.max_pool2d(-j["garment_mask"], 3, 1, 1)[0] > -1
+        )  # a 3x3 window leaves the mask
         assert torch.allclose(j["garment"][:, inside & ~edge].mean(1), d["garment"][order, 30, 30], atol=1e-5)
         assert torch.equal(j["keep"], d["keep"])
     assert len(orders) >= 3  # the draws differ
