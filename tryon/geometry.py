@@ -18,6 +18,8 @@ Nothing here moves tensors between devices: every output lives on the input's de
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -33,6 +35,9 @@ __all__ = [
     "upsample_flow",
     "convex_upsample_grid",
     "grid_pixel_distance",
+    "erode",
+    "nearest_inside",
+    "grid_into_mask",
 ]
 
 
@@ -206,3 +211,56 @@ def grid_pixel_distance(grid_a: torch.Tensor, grid_b: torch.Tensor, size: tuple[
     hs, ws = size
     scale = torch.tensor([ws / 2, hs / 2], device=grid_a.device, dtype=grid_a.dtype).view(1, 2, 1, 1)
     return ((grid_a - grid_b) * scale).norm(dim=1, keepdim=True)  # [B, 1, H, W]
+
+
+def erode(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """Square erosion of ``mask`` ``[B, 1, H, W]`` (values in [0, 1]) by ``radius`` pixels: the minimum
+    over the ``(2 r + 1)``-wide square around each pixel, as two 1-D passes; outside the image counts as 1
+    (an edge of the image is not an edge of the mask). ``radius`` 0 returns the mask."""
+    for kernel in ((1, 2 * radius + 1), (2 * radius + 1, 1)) if radius > 0 else ():
+        mask = -F.max_pool2d(-mask, kernel, stride=1, padding=(kernel[0] // 2, kernel[1] // 2))
+    return mask
+
+
+def nearest_inside(mask: torch.Tensor) -> torch.Tensor:
+    """For every pixel of ``mask`` ``[B, 1, H, W]``, the normalised position ``[B, 2, H, W]`` (x first) of
+    the nearest pixel where ``mask >= 0.5`` (its own position inside the mask, and everywhere for an
+    empty mask). Jump flooding (log2 of the size passes of 8 neighbours, then one pass at step 1), in
+    pure tensor ops on any device: always a mask pixel, the nearest one on all but a few per cent of the
+    pixels, and there under a pixel farther (the tests compare it with an exact distance transform)."""
+    b, _, h, w = mask.shape
+    far = float(4 * max(h, w))  # a seed farther than any pixel
+    pix = coords_grid(b, h, w, device=mask.device, dtype=torch.float32)  # [B, 2, H, W]
+    seed = torch.where(mask >= 0.5, pix, torch.full_like(pix, far))
+    steps, s = [], 1 << max(0, math.ceil(math.log2(max(h, w))) - 1)
+    while s >= 1:
+        steps.append(s)
+        s //= 2
+    for s in [*steps, 1]:
+        padded = F.pad(seed, (s, s, s, s), value=far)
+        best, best_d = seed, ((seed - pix) ** 2).sum(1, keepdim=True)
+        for dy in (-s, 0, s):
+            for dx in (-s, 0, s):
+                cand = padded[..., s + dy : s + dy + h, s + dx : s + dx + w]  # seed of pixel + (dx, dy)
+                d = ((cand - pix) ** 2).sum(1, keepdim=True)
+                better = d < best_d
+                best, best_d = torch.where(better, cand, best), torch.where(better, d, best_d)
+        seed = best
+    seed = torch.where(seed >= far, pix, seed)  # empty mask: every pixel its own
+    return normalize_coords(seed, h, w).to(mask.dtype)
+
+
+def grid_into_mask(grid: torch.Tensor, mask: torch.Tensor, near: torch.Tensor | None = None) -> torch.Tensor:
+    """``grid`` ``[B, 2, H, W]`` with every position that samples outside ``mask`` (the source's
+    ``[B, 1, Hs, Ws]``, in {0, 1}) moved to the nearest pixel inside it: a warp by the result reads the
+    source's own content everywhere (for a garment: its texture where the warp missed the garment).
+    ``near``: :func:`nearest_inside` of the mask, at any size (computed when ``None``). Positions inside
+    keep their value and gradient; moved ones are constants."""
+    _check_two_channels("grid", grid)
+    near = nearest_inside(mask) if near is None else near
+    # positions past the image read its border pixels (at exactly +-1 a nearest read falls outside)
+    hs, ws = min(mask.shape[-2], near.shape[-2]), min(mask.shape[-1], near.shape[-1])
+    lim = torch.tensor([1 - 1 / ws, 1 - 1 / hs], device=grid.device, dtype=grid.dtype).view(1, 2, 1, 1)
+    g = torch.maximum(torch.minimum(grid.detach(), lim), -lim)
+    inside = warp(mask.to(grid.dtype), g, mode="nearest") >= 0.5  # [B, 1, H, W]
+    return torch.where(inside, grid, warp(near.to(grid.dtype), g, mode="nearest"))

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from tryon.data import labels, preprocess
-from tryon.geometry import upsample_grid, warp
+from tryon.geometry import erode, grid_into_mask, nearest_inside, upsample_grid, warp
 from tryon.nets.fusion import compose
 
 
@@ -41,10 +41,29 @@ def warp_full_resolution(
     full = full[..., top : top + h, left : left + w]  # [1, 2, H, W], normalised garment coordinates
     g_sq, _ = preprocess.pad_to_square(garment, 0)  # the garment's own square: same normalised frame
     m_sq, _ = preprocess.pad_to_square(garment_mask.astype(np.uint8), 0)
+    g_sq = preprocess.rgb_to_tensor(g_sq)[None]  # [1, 3, L, L]
+    m_sq = torch.from_numpy(m_sq.astype(np.float32))[None, None]  # [1, 1, L, L]
     return {
-        "warped": warp(preprocess.rgb_to_tensor(g_sq)[None], full),  # [1, 3, H, W]
-        "warped_mask": warp(torch.from_numpy(m_sq.astype(np.float32))[None, None], full),  # [1, 1, H, W]
+        "warped": warp(g_sq, full),  # [1, 3, H, W]
+        "warped_mask": warp(m_sq, full),  # [1, 1, H, W]
+        "grid": full,
+        "garment": g_sq,
+        "garment_mask": m_sq,
     }
+
+
+def fill_full_resolution(wf: dict, working_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fill source (:func:`tryon.nets.model.fill_source`) at the photo's size: the garment photo
+    sampled where the full-resolution grid, moved into the garment mask eroded by one working-size pixel,
+    points (``wf``: :func:`warp_full_resolution`'s output). The nearest-pixel map is computed at most
+    at 4x the working size (``working_size``; cost), the inside test at the garment's own size. Returns
+    ``filled`` [1, 3, H, W] and the fill cover [1, 1, 1, 1] (0 when the erosion empties the mask)."""
+    side = wf["garment_mask"].shape[-1]
+    core = erode(wf["garment_mask"], max(1, round(side / working_size)))
+    n = min(side, 4 * working_size)
+    near = nearest_inside(F.interpolate(core, size=(n, n), mode="nearest") if n < side else core)
+    filled = warp(wf["garment"], grid_into_mask(wf["grid"], core, near))
+    return filled, (core.amax() >= 0.5).float().view(1, 1, 1, 1)
 
 
 def garment_detail(low: torch.Tensor, low_mask: torch.Tensor, full: dict, cell: float) -> torch.Tensor:
@@ -56,11 +75,7 @@ def garment_detail(low: torch.Tensor, low_mask: torch.Tensor, full: dict, cell: 
     gives the painted share of the garment (``1 - gate`` inside the warped mask) the print's detail the
     working-size U-Net cannot paint; at the working size it is zero. Chosen on the real dev pairs
     (README: the full-resolution detail)."""
-    cover = full["warped_mask"] * low_mask.clamp(0, 1)
-    k = 2 * round(cell / 2) + 1
-    if k > 1:
-        for kernel in ((1, k), (k, 1)):  # a square erosion, as two 1-D passes
-            cover = -F.max_pool2d(-cover, kernel, stride=1, padding=(kernel[0] // 2, kernel[1] // 2))
+    cover = erode(full["warped_mask"] * low_mask.clamp(0, 1), round(cell / 2))
     return cover * (full["warped"] - low)
 
 
@@ -92,6 +107,10 @@ def full_resolution(
     if detail:
         cell = max(h, w) / out["grid"].shape[-1]  # one working-size pixel, in photo pixels
         rendered = rendered + garment_detail(up(out["warped"]), up(out["warped_mask"]), wf, cell)
+    beta = filled = None
+    if "fill_gate" in out:  # the fill source, at the photo's size too
+        filled, has_core = fill_full_resolution(wf, out["grid"].shape[-1])
+        beta = up(out["fill_gate"]).clamp(0, 1) * (1 - wf["warped_mask"]) * (1 - protect) * has_core
     fused = compose(
         rendered,
         up(out["gate"]).clamp(0, 1) * wf["warped_mask"],
@@ -99,6 +118,8 @@ def full_resolution(
         wf["warped_mask"],
         preprocess.rgb_to_tensor(person)[None],
         keep_region,
+        beta,
+        filled,
     )
     return {
         "tryon": fused["tryon"][0],

@@ -84,6 +84,7 @@ def architecture(params: Params, code_dim: int) -> dict:
             kind=params.train.fusion,
             base_channels=params.train.fusion_channels,
             colour=params.train.fusion_colour,
+            fill=params.train.fusion_fill,
         ),
     }
 

@@ -18,6 +18,13 @@ The patent leaves the module open ("an encoder-decoder network or a fixed functi
 With ``colour=True`` (``05_train.fusion_colour``, the default) every fusion also sees the flat garment's
 mean colour as a constant map (:func:`_inputs`), so it paints the garment's colour where the warp misses.
 
+With ``fill=True`` (``05_train.fusion_fill``) the two composing fusions get a third source: ``filled``, the
+garment sampled where the grid, moved into the garment (:func:`tryon.geometry.grid_into_mask`), points,
+so the garment's own texture reaches the pixels the warp misses. A second gate chooses it there:
+``beta = fill_gate * (1 - warped_mask) * fill_cover`` and the painted image is
+``alpha * warped + beta * filled + (1 - alpha - beta) * rendered`` (:func:`paint`); ``fill_cover`` is 0
+where the garment never lands and for an empty garment mask.
+
 Inputs are float32 images in [-1, 1] ([B, 3, H, W]) and the warped garment and kept-region masks in {0, 1}
 ([B, 1, H, W]); H and W must be multiples of ``2 ** depth``. Every fusion takes
 ``(warped, warped_mask, contour, keep=None, keep_mask=None, garment_colour=None)``; the two without the
@@ -64,37 +71,77 @@ class _UNet(nn.Module):
         return self.head(y)
 
 
-def _inputs(parts: list[torch.Tensor], colour: bool, garment_colour: torch.Tensor | None) -> torch.Tensor:
+def _inputs(
+    parts: list[torch.Tensor], colour: bool, garment_colour: torch.Tensor | None, filled: torch.Tensor | None
+) -> torch.Tensor:
     """The U-Net input: ``parts`` [B, C_i, H, W] concatenated, plus, with ``colour``, the flat garment's
     mean colour ``garment_colour`` [B, 3, 1, 1] as a constant [B, 3, H, W] map (lets the U-Net paint the
-    garment's colour where the warp misses it)."""
+    garment's colour where the warp misses it), plus ``filled`` [B, 3, H, W] when given."""
     if colour:
         if garment_colour is None:
             raise ValueError("fusion with colour=True needs garment_colour= [B, 3, 1, 1]")
         parts = [*parts, garment_colour.expand(-1, -1, *parts[0].shape[-2:])]
-    return torch.cat(parts, dim=1)
+    return torch.cat(parts if filled is None else [*parts, filled], dim=1)
+
+
+def _check_fill(fill: bool, filled, fill_cover) -> None:
+    if fill and (filled is None or fill_cover is None):
+        raise ValueError("fusion with fill=True needs filled= [B, 3, H, W] and fill_cover= [B, 1, H, W]")
+
+
+def _sources(out: torch.Tensor, warped_mask: torch.Tensor, fill: bool, fill_cover) -> dict:
+    """The U-Net's output [B, 4 (+1 with ``fill``), H, W] -> ``rendered`` (tanh), ``gate`` (garment texture
+    vs painted, before the mask), ``alpha = gate * warped_mask`` and, with ``fill``, ``fill_gate`` and
+    ``beta = fill_gate * (1 - warped_mask) * fill_cover``."""
+    gate = torch.sigmoid(out[:, 3:4])
+    src = {"rendered": torch.tanh(out[:, :3]), "gate": gate, "alpha": gate * warped_mask}
+    if fill:
+        src["fill_gate"] = torch.sigmoid(out[:, 4:5])
+        src["beta"] = src["fill_gate"] * (1 - warped_mask) * fill_cover
+    return src
+
+
+def paint(rendered, alpha, warped, beta=None, filled=None) -> torch.Tensor:
+    """``alpha * warped + (1 - alpha) * rendered``, or with the fill source
+    ``alpha * warped + beta * filled + (1 - alpha - beta) * rendered`` (``alpha`` lives inside the warped
+    mask and ``beta`` outside it, so ``alpha + beta <= 1``)."""
+    if beta is None:
+        return alpha * warped + (1 - alpha) * rendered
+    return alpha * warped + beta * filled + (1 - alpha - beta) * rendered
 
 
 class ComposeFusion(nn.Module):
-    """U-Net -> (rendered RGB, composition mask alpha); r = alpha * warped + (1 - alpha) * rendered."""
+    """U-Net -> (rendered RGB, composition mask alpha); r = alpha * warped + (1 - alpha) * rendered
+    (:func:`paint`, with the fill source when ``fill``)."""
 
-    def __init__(self, base_channels: int = 32, depth: int = 3, colour: bool = False):
+    def __init__(self, base_channels: int = 32, depth: int = 3, colour: bool = False, fill: bool = False):
         super().__init__()
-        self.colour = colour
-        self.net = _UNet(3 + 1 + 3 + 3 * colour, 4, base_channels, depth)
+        self.colour, self.fill = colour, fill
+        self.net = _UNet(3 + 1 + 3 + 3 * colour + 3 * fill, 4 + fill, base_channels, depth)
 
     def forward(
-        self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor, garment_colour=None, **_
+        self,
+        warped: torch.Tensor,
+        warped_mask: torch.Tensor,
+        contour: torch.Tensor,
+        garment_colour=None,
+        filled=None,
+        fill_cover=None,
+        **_,
     ) -> dict:
-        out = self.net(_inputs([warped, warped_mask, contour], self.colour, garment_colour))  # [B, 4, H, W]
-        rendered = torch.tanh(out[:, :3])
-        alpha = torch.sigmoid(out[:, 3:]) * warped_mask  # never paste garment outside its warped mask
-        tryon = alpha * warped + (1 - alpha) * rendered
-        return {"tryon": tryon, "alpha": alpha, "rendered": rendered}
+        _check_fill(self.fill, filled, fill_cover)
+        parts = [warped, warped_mask, contour]
+        out = self.net(_inputs(parts, self.colour, garment_colour, filled if self.fill else None))
+        src = _sources(out, warped_mask, self.fill, fill_cover)  # alpha: never outside the warped mask
+        tryon = paint(src["rendered"], src["alpha"], warped, src.get("beta"), filled)
+        extra = {k: src[k] for k in ("fill_gate", "beta") if k in src}
+        return {"tryon": tryon, "alpha": src["alpha"], "rendered": src["rendered"], **extra}
 
 
 class UNetFusion(nn.Module):
     """U-Net over [warped, warped_mask, contour] -> try-on image (tanh)."""
+
+    fill = False  # no composition, so no fill source
 
     def __init__(self, base_channels: int = 32, depth: int = 3, colour: bool = False):
         super().__init__()
@@ -104,8 +151,8 @@ class UNetFusion(nn.Module):
     def forward(
         self, warped: torch.Tensor, warped_mask: torch.Tensor, contour: torch.Tensor, garment_colour=None, **_
     ) -> dict:
-        tryon = torch.tanh(self.net(_inputs([warped, warped_mask, contour], self.colour, garment_colour)))
-        return {"tryon": tryon}
+        x = _inputs([warped, warped_mask, contour], self.colour, garment_colour, None)
+        return {"tryon": torch.tanh(self.net(x))}
 
 
 def compose(
@@ -115,13 +162,16 @@ def compose(
     warped_mask: torch.Tensor,
     keep: torch.Tensor,
     keep_mask: torch.Tensor,
+    beta: torch.Tensor | None = None,
+    filled: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """The keeping composition (any resolution, all inputs at one size): ``k = keep_mask *
-    (1 - warped_mask)``; ``tryon = k * keep + (1 - k) * (alpha * warped + (1 - alpha) * rendered)``.
-    Images [B, 3, H, W] in [-1, 1] (``keep``: the photo on ``keep_mask``), masks and ``alpha``
+    (1 - warped_mask)``; ``tryon = k * keep + (1 - k) * paint`` with :func:`paint`'s
+    ``alpha * warped + (1 - alpha) * rendered`` (with ``beta`` and ``filled``: the fill source too).
+    Images [B, 3, H, W] in [-1, 1] (``keep``: the photo on ``keep_mask``), masks, ``alpha`` and ``beta``
     [B, 1, H, W] in [0, 1]. Returns ``tryon`` and ``keep`` (= k, the pixels kept from the photo)."""
     k = keep_mask * (1 - warped_mask)
-    tryon = k * keep + (1 - k) * (alpha * warped + (1 - alpha) * rendered)
+    tryon = k * keep + (1 - k) * paint(rendered, alpha, warped, beta, filled)
     return {"tryon": tryon, "keep": k}
 
 
@@ -129,10 +179,10 @@ class TrunkComposeFusion(nn.Module):
     """U-Net over [warped, warped_mask, contour, keep, keep_mask] -> (rendered RGB, alpha), then
     :func:`compose`: the photo's kept pixels stay, the network paints only what changes."""
 
-    def __init__(self, base_channels: int = 32, depth: int = 3, colour: bool = False):
+    def __init__(self, base_channels: int = 32, depth: int = 3, colour: bool = False, fill: bool = False):
         super().__init__()
-        self.colour = colour
-        self.net = _UNet(3 + 1 + 3 + 3 + 1 + 3 * colour, 4, base_channels, depth)
+        self.colour, self.fill = colour, fill
+        self.net = _UNet(3 + 1 + 3 + 3 + 1 + 3 * colour + 3 * fill, 4 + fill, base_channels, depth)
 
     def forward(
         self,
@@ -142,30 +192,38 @@ class TrunkComposeFusion(nn.Module):
         keep: torch.Tensor | None = None,
         keep_mask: torch.Tensor | None = None,
         garment_colour: torch.Tensor | None = None,
+        filled: torch.Tensor | None = None,
+        fill_cover: torch.Tensor | None = None,
     ) -> dict:
         if keep is None or keep_mask is None:
             raise ValueError("fusion trunk_compose needs the kept photo and its mask (keep=, keep_mask=)")
+        _check_fill(self.fill, filled, fill_cover)
         parts = [warped, warped_mask, contour, keep, keep_mask]
-        out = self.net(_inputs(parts, self.colour, garment_colour))  # [B, 4, H, W]
-        rendered = torch.tanh(out[:, :3])
-        gate = torch.sigmoid(out[:, 3:])  # [B, 1, H, W]: garment texture vs painted, before the mask
-        alpha = gate * warped_mask  # never paste garment outside its warped mask
-        fused = compose(rendered, alpha, warped, warped_mask, keep, keep_mask)
-        return {**fused, "alpha": alpha, "gate": gate, "rendered": rendered}
+        out = self.net(_inputs(parts, self.colour, garment_colour, filled if self.fill else None))
+        src = _sources(out, warped_mask, self.fill, fill_cover)  # alpha: never outside the warped mask
+        fused = compose(
+            src["rendered"], src["alpha"], warped, warped_mask, keep, keep_mask, src.get("beta"), filled
+        )
+        return {**fused, **src}
 
 
 #: the fusion kinds (``05_train.fusion``)
 KINDS = ("trunk_compose", "compose", "unet")
 
 
-def build_fusion(kind: str, base_channels: int = 32, depth: int = 3, colour: bool = False) -> nn.Module:
+def build_fusion(
+    kind: str, base_channels: int = 32, depth: int = 3, colour: bool = False, fill: bool = False
+) -> nn.Module:
     """``kind``: ``trunk_compose`` (trunk map and background in and kept, learned garment composition),
     ``compose`` (learned composition mask, no trunk) or ``unet`` (direct encoder-decoder). ``colour``:
-    the flat garment's mean colour is an input too (:func:`_inputs`)."""
+    the flat garment's mean colour is an input too (:func:`_inputs`); ``fill``: the garment's texture
+    where the warp misses is a third source (the module docstring; the composing kinds only)."""
     if kind == "trunk_compose":
-        return TrunkComposeFusion(base_channels, depth, colour)
+        return TrunkComposeFusion(base_channels, depth, colour, fill)
     if kind == "compose":
-        return ComposeFusion(base_channels, depth, colour)
+        return ComposeFusion(base_channels, depth, colour, fill)
     if kind == "unet":
+        if fill:
+            raise ValueError("fusion unet composes nothing, so it takes no fill source (fill=False)")
         return UNetFusion(base_channels, depth, colour)
     raise ValueError(f"fusion: expected one of {list(KINDS)}, got {kind!r}")

@@ -12,6 +12,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from tryon.geometry import erode, grid_into_mask
+from tryon.geometry import warp as warp_image
 from tryon.nets.contour import ContourGenerator
 from tryon.nets.text_mlp import TextMLP
 
@@ -29,7 +31,8 @@ class TryOnNet(nn.Module):
     - ``contour`` [B,3,H,W]: the generated model contour image (in [-1,1]),
     - ``grid`` [B,2,H,W]: for every person pixel its (x, y) in the garment, normalised [-1,1]
       (align_corners=False, x first); ``warped`` [B,3,H,W] and ``warped_mask`` [B,1,H,W],
-    - ``tryon`` [B,3,H,W]: the predicted try-on image; fusion-specific extras (``alpha``, ...).
+    - ``tryon`` [B,3,H,W]: the predicted try-on image; fusion-specific extras (``alpha``, ...); with a
+      fill fusion also ``filled`` and ``fill_cover`` (:func:`fill_source`).
 
     The fusion also gets the flat garment's mean colour inside ``garment_mask`` (``garment_colour``
     [B,3,1,1]; 0 for an empty mask), which it reads when built with ``colour=True``.
@@ -75,7 +78,28 @@ class TryOnNet(nn.Module):
         colour = (garment * garment_mask).sum(
             dim=(2, 3), keepdim=True
         ) / m  # [B, 3, 1, 1] mean garment colour
+        use_fill = getattr(self.fusion, "fill", False)  # a fusion without the attribute takes no fill
+        fill = fill_source(warp["grid"], garment, garment_mask, protect_mask) if use_fill else {}
         fused = self.fusion(
-            warp["warped"], placed, guide_contour, keep=keep, keep_mask=keep_mask, garment_colour=colour
+            warp["warped"],
+            placed,
+            guide_contour,
+            keep=keep,
+            keep_mask=keep_mask,
+            garment_colour=colour,
+            **fill,
         )
-        return {"body_map": body_map, "contour": contour, **warp, **fused}
+        return {"body_map": body_map, "contour": contour, **warp, **fill, **fused}
+
+
+def fill_source(
+    grid: torch.Tensor, garment: torch.Tensor, garment_mask: torch.Tensor, protect_mask: torch.Tensor | None
+) -> dict[str, torch.Tensor]:
+    """The fusion's fill source (``05_train.fusion_fill``) at the working size: ``filled`` [B, 3, H, W], the
+    garment sampled by ``grid`` moved into the garment mask eroded by one pixel (its anti-aliased border
+    left out; :func:`tryon.geometry.grid_into_mask`), and ``fill_cover`` [B, 1, H, W]: 0 on
+    ``protect_mask`` and for a garment mask that the erosion empties."""
+    core = erode(garment_mask, 1)
+    filled = warp_image(garment, grid_into_mask(grid, core))
+    cover = (core.amax(dim=(2, 3), keepdim=True) >= 0.5).to(garment.dtype).expand_as(garment_mask)
+    return {"filled": filled, "fill_cover": cover if protect_mask is None else cover * (1 - protect_mask)}
