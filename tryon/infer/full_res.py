@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from tryon.data import labels, preprocess
-from tryon.geometry import erode, grid_into_mask, nearest_inside, upsample_grid, warp
+from tryon.geometry import erode, grid_into_mask, upsample_grid, warp
 from tryon.nets.fusion import compose
 
 
@@ -55,14 +55,15 @@ def warp_full_resolution(
 def fill_full_resolution(wf: dict, working_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The fill source (:func:`tryon.nets.model.fill_source`) at the photo's size: the garment photo
     sampled where the full-resolution grid, moved into the garment mask eroded by one working-size pixel,
-    points (``wf``: :func:`warp_full_resolution`'s output). The nearest-pixel map is computed at most
-    at 4x the working size (``working_size``; cost), the inside test at the garment's own size. Returns
-    ``filled`` [1, 3, H, W] and the fill cover [1, 1, 1, 1] (0 when the erosion empties the mask)."""
+    points (``wf``: :func:`warp_full_resolution`'s output). The mask, its erosion and its nearest-pixel
+    map are computed at twice the working size (``working_size``; at the photo's size they cost 0.2 s a
+    try-on), the garment is sampled at its own resolution. Returns ``filled`` [1, 3, H, W] and the fill
+    cover [1, 1, 1, 1] (0 when the erosion empties the mask)."""
     side = wf["garment_mask"].shape[-1]
-    core = erode(wf["garment_mask"], max(1, round(side / working_size)))
-    n = min(side, 4 * working_size)
-    near = nearest_inside(F.interpolate(core, size=(n, n), mode="nearest") if n < side else core)
-    filled = warp(wf["garment"], grid_into_mask(wf["grid"], core, near))
+    n = min(side, 2 * working_size)
+    mask = F.interpolate(wf["garment_mask"], size=(n, n), mode="nearest") if n < side else wf["garment_mask"]
+    core = erode(mask, max(1, round(n / working_size)))
+    filled = warp(wf["garment"], grid_into_mask(wf["grid"], core))
     return filled, (core.amax() >= 0.5).float().view(1, 1, 1, 1)
 
 
