@@ -116,6 +116,8 @@ def test_try_on_has_the_photo_size_for_vitonhd_and_other_aspects(tmp_path):
         assert not res.kept[parse == labels.CIHP.UPPER_CLOTHES].any()  # the old garment never is
         assert not res.warped_mask[parse == labels.CIHP.FACE].any()  # the garment never lands on a face
         assert res.kept[parse == labels.CIHP.FACE].all()
+        assert res.sources.shape == person.shape and res.sources.dtype == np.uint8  # what made each pixel
+        assert (res.sources[res.kept] == (200, 200, 200)).all()  # kept pixels: the kept colour
 
 
 def test_trunk_pixels_are_the_photo_where_no_garment_lands():

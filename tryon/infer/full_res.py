@@ -80,6 +80,24 @@ def garment_detail(low: torch.Tensor, low_mask: torch.Tensor, full: dict, cell: 
     return cover * (full["warped"] - low)
 
 
+#: the colour of each source in :func:`sources_rgb` (kept photo, warped garment, fill, painted)
+SOURCE_COLOURS = {
+    "kept": (200, 200, 200),
+    "warped": (40, 170, 60),
+    "filled": (50, 110, 230),
+    "painted": (225, 60, 50),
+}
+
+
+def sources_rgb(sources: torch.Tensor) -> np.ndarray:
+    """What made each pixel of a try-on, as colours: ``sources`` [4, H, W], the weights of the kept photo,
+    the warped garment, the fill and the painted image (:func:`full_resolution`; they sum to 1) ->
+    uint8 [H, W, 3], each pixel the weighted mix of :data:`SOURCE_COLOURS`."""
+    colours = torch.tensor(list(SOURCE_COLOURS.values()), dtype=torch.float32)  # [4, 3]
+    rgb = torch.einsum("shw,sc->hwc", sources.float(), colours)
+    return rgb.round().clamp(0, 255).to(torch.uint8).numpy()
+
+
 def full_resolution(
     out: dict,
     pad,
@@ -94,7 +112,8 @@ def full_resolution(
     ``gate`` and ``rendered``); ``pad``: the person photo's pad box (:func:`tryon.data.preprocess.square`).
     ``person`` uint8 [H, W, 3] with its CIHP ``parse`` [H, W]; ``garment`` uint8 [h, w, 3] with
     ``garment_mask`` bool [h, w], at their own sizes. Returns ``tryon``, ``warped`` [3, H, W] in
-    [-1, 1] and ``warped_mask``, ``keep`` [1, H, W] in [0, 1]."""
+    [-1, 1] and ``warped_mask``, ``keep`` [1, H, W] in [0, 1], and ``sources`` [4, H, W]: the weight of
+    the kept photo, the warped garment, the fill and the painted image in each pixel (sum 1)."""
     h, w = person.shape[:2]
 
     def up(x: torch.Tensor) -> torch.Tensor:  # [1, C, S, S] -> [1, C, H, W], the photo's own grid
@@ -112,9 +131,10 @@ def full_resolution(
     if "fill_gate" in out:  # the fill source, at the photo's size too
         filled, has_core = fill_full_resolution(wf, out["grid"].shape[-1])
         beta = up(out["fill_gate"]).clamp(0, 1) * (1 - wf["warped_mask"]) * (1 - protect) * has_core
+    alpha = up(out["gate"]).clamp(0, 1) * wf["warped_mask"]
     fused = compose(
         rendered,
-        up(out["gate"]).clamp(0, 1) * wf["warped_mask"],
+        alpha,
         wf["warped"],
         wf["warped_mask"],
         preprocess.rgb_to_tensor(person)[None],
@@ -122,9 +142,12 @@ def full_resolution(
         beta,
         filled,
     )
+    k = fused["keep"]
+    b = beta if beta is not None else torch.zeros_like(alpha)
     return {
         "tryon": fused["tryon"][0],
         "warped": wf["warped"][0],
         "warped_mask": wf["warped_mask"][0],
-        "keep": fused["keep"][0],
+        "keep": k[0],
+        "sources": torch.cat([k, (1 - k) * alpha, (1 - k) * b, (1 - k) * (1 - alpha - b)], dim=1)[0],
     }

@@ -37,7 +37,7 @@ import torch
 from PIL import Image
 
 from tryon.data import labels, preprocess
-from tryon.infer.full_res import full_resolution
+from tryon.infer.full_res import full_resolution, sources_rgb
 from tryon.infer.inputs import CATEGORIES, InferError, _read_rgb, garment_mask_of, read_parse
 
 #: how far (fraction of the padded square's side) the pasted garment may reach past the person's
@@ -127,6 +127,9 @@ class Result:
     kept: np.ndarray | None = None
     #: bool [H, W]: the warped garment's mask (> 0.5), within GARMENT_REACH of the old silhouette
     warped_mask: np.ndarray | None = None
+    #: uint8 [H, W, 3]: what made each pixel of ``network`` (:func:`tryon.infer.full_res.sources_rgb`:
+    #: grey the kept photo, green the warped garment, blue the fill, red the painted image; trunk_compose only)
+    sources: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,6 +248,7 @@ class TryOn:
             seconds={"preprocess": t1 - t0, "network": t2 - t1, "postprocess": t3 - t2},
             kept=None if full is None else full["keep"][0].numpy() >= 1,
             warped_mask=wmask.numpy(),
+            sources=None if full is None else sources_rgb(full["sources"]),
         )
 
     def __call__(self, person, garment, text, paste_back: bool = False, detail: bool = True, **kw) -> Result:
@@ -293,8 +297,9 @@ def paste(photo: np.ndarray, network: np.ndarray, soft: np.ndarray) -> np.ndarra
 # Outputs
 # --------------------------------------------------------------------------------------------
 def sheet(inp: Inputs, res: Result, height: int = 512) -> np.ndarray:
-    """Side-by-side sheet: person | garment | model contour | warped garment | try-on, with a caption
-    (the text and which parse path was used). uint8 [height + caption, W, 3]."""
+    """Side-by-side sheet: person | garment | model contour | warped garment | try-on | what made each
+    pixel (when the fusion says), with a caption (the text and which parse path was used).
+    uint8 [height + caption, W, 3]."""
     from PIL import ImageDraw
 
     def fit(a: np.ndarray) -> Image.Image:
@@ -303,6 +308,9 @@ def sheet(inp: Inputs, res: Result, height: int = 512) -> np.ndarray:
 
     panels = [fit(a) for a in (inp.person, inp.garment, res.contour, res.warped, res.image)]
     names = ["person", "garment", "model contour", "warped garment", "try-on"]
+    if res.sources is not None:
+        panels.append(fit(res.sources))
+        names.append("grey kept, green warped, blue fill, red painted")
     cap = 36
     W = sum(p.width for p in panels) + 4 * (len(panels) - 1)
     canvas = Image.new("RGB", (W, height + cap), (255, 255, 255))

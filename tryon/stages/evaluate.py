@@ -505,6 +505,8 @@ def _real_pair(models: dict, rec, text: str | None = None) -> tuple[dict[str, np
         images[name] = res.network
         images[f"{name}_warped"] = res.warped
         if name == "paired":
+            if res.sources is not None:
+                images["paired_sources"] = res.sources
             flat = model.predict(inp, detail=False).network  # the row without the full-resolution detail
             figures["paired_no_detail"] = photo_figures(flat, inp.person, region)
             images["paired_pasted"] = res.image

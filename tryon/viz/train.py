@@ -138,7 +138,8 @@ def save_figure(fig, path: Path, dpi: int = 80) -> Path:
 
 def baseline_gallery(gallery: list[dict], height: int = 256, keys: Sequence[str] | None = None):
     """Real paired pairs (from :func:`tryon.stages.evaluate.real_paired`): garment | the synthetic-only
-    model's warped garment and try-on (when measured) | the shipped model's | pasted back | the
+    model's warped garment and try-on (when measured) | the shipped model's, and what made each of its
+    pixels (:func:`tryon.infer.full_res.sources_rgb`) | pasted back | the
     network-free ``naive_paste`` and ``mean_fill`` | the photo (ground truth), each panel ``height``
     pixels high; ``keys``: only these columns (keys of ``names`` below), in that order."""
     from PIL import Image
@@ -154,6 +155,7 @@ def baseline_gallery(gallery: list[dict], height: int = 256, keys: Sequence[str]
         "synthetic_only": "try-on (synthetic-only)",
         "paired_warped": "warped (shipped)",
         "paired": "try-on (shipped, network)",
+        "paired_sources": "made by (grey kept, green warp, blue fill, red paint)",
         "paired_pasted": "try-on (pasted back)",
         "naive_paste": "naive_paste (no network)",
         "mean_fill": "mean_fill (no network)",
