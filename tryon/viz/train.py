@@ -155,7 +155,7 @@ def baseline_gallery(gallery: list[dict], height: int = 256, keys: Sequence[str]
         "synthetic_only": "try-on (synthetic-only)",
         "paired_warped": "warped (shipped)",
         "paired": "try-on (shipped, network)",
-        "paired_sources": "made by (grey kept, green warp, blue fill, red paint)",
+        "paired_sources": "made by: grey kept,\ngreen warp, blue fill, red paint",
         "paired_pasted": "try-on (pasted back)",
         "naive_paste": "naive_paste (no network)",
         "mean_fill": "mean_fill (no network)",
