@@ -10,7 +10,7 @@ import torch
 from scipy import ndimage
 
 from tryon.data import labels
-from tryon.geometry import erode, grid_into_mask, identity_grid, nearest_inside, warp
+from tryon.geometry import denormalize_coords, erode, grid_into_mask, identity_grid, nearest_inside, warp
 from tryon.infer.full_res import SOURCE_COLOURS, full_resolution, sources_rgb
 from tryon.nets.fusion import build_fusion
 
@@ -73,6 +73,28 @@ def test_grid_into_mask_keeps_positions_inside_and_moves_the_rest_into_the_mask(
     assert (warp(m, moved.detach(), mode="nearest") == 1).all()  # every position now reads the mask
     moved.sum().backward()  # gradients reach the kept positions only
     assert torch.equal(grid.grad[:, :1] > 0, inside)
+
+
+def test_grid_into_mask_keeping_the_phase_moves_by_whole_pixels_of_the_coarse_map():
+    """With the nearest-pixel map 4x coarser than the source, ``keep_phase`` moves each outside position by
+    whole pixels of that map (multiples of 4 source pixels; the print continues instead of streaking),
+    and every moved position still reads inside the mask."""
+    n = 64
+    m = torch.zeros(1, 1, n, n)
+    m[..., 8:56, 8:30] = 1
+    coarse = erode(torch.nn.functional.interpolate(m, size=(16, 16), mode="nearest"), 1)
+    near = nearest_inside(coarse)
+    grid = identity_grid(1, n, n)
+    moved = grid_into_mask(grid, coarse, near, keep_phase=True)
+    outside = warp(coarse, grid, mode="nearest") < 0.5
+    step = denormalize_coords(moved, n, n) - denormalize_coords(grid, n, n)  # source pixels
+    inner = (grid.abs().amax(dim=1, keepdim=True) < 1 - 1 / 16).expand_as(step)  # not clamped to the edge
+    assert outside.sum() > 1000 and inner.sum() > 1000
+    assert torch.allclose(step[inner], (step[inner] / 4).round() * 4, atol=1e-3)  # whole coarse pixels
+    assert (step.abs().amax(dim=1, keepdim=True)[outside] > 0).all()  # and every outside one moved
+    assert (warp(m, moved, mode="nearest") == 1).all()  # still on the garment
+    plain = grid_into_mask(grid, coarse, near)  # without: the centre of the coarse pixel
+    assert not torch.allclose(plain, moved)
 
 
 def _fusion(kind: str, gate: float, fill_gate: float):

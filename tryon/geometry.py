@@ -250,12 +250,17 @@ def nearest_inside(mask: torch.Tensor) -> torch.Tensor:
     return normalize_coords(seed, h, w).to(mask.dtype)
 
 
-def grid_into_mask(grid: torch.Tensor, mask: torch.Tensor, near: torch.Tensor | None = None) -> torch.Tensor:
+def grid_into_mask(
+    grid: torch.Tensor, mask: torch.Tensor, near: torch.Tensor | None = None, keep_phase: bool = False
+) -> torch.Tensor:
     """``grid`` ``[B, 2, H, W]`` with every position that samples outside ``mask`` (the source's
     ``[B, 1, Hs, Ws]``, in {0, 1}) moved to the nearest pixel inside it: a warp by the result reads the
     source's own content everywhere (for a garment: its texture where the warp missed the garment).
     ``near``: :func:`nearest_inside` of the mask, at any size (computed when ``None``). Positions inside
-    keep their value and gradient; moved ones are constants."""
+    keep their value and gradient; moved ones are constants. ``keep_phase``: a moved position keeps its
+    offset from the centre of its pixel of ``near`` (it moves by whole pixels of that map), so a source
+    finer than ``near`` is continued, not streaked; the mask must then be eroded by a pixel of ``near``
+    for the moved positions to stay inside it."""
     _check_two_channels("grid", grid)
     near = nearest_inside(mask) if near is None else near
     # positions past the image read its border pixels (at exactly +-1 a nearest read falls outside)
@@ -263,4 +268,11 @@ def grid_into_mask(grid: torch.Tensor, mask: torch.Tensor, near: torch.Tensor | 
     lim = torch.tensor([1 - 1 / ws, 1 - 1 / hs], device=grid.device, dtype=grid.dtype).view(1, 2, 1, 1)
     g = torch.maximum(torch.minimum(grid.detach(), lim), -lim)
     inside = warp(mask.to(grid.dtype), g, mode="nearest") >= 0.5  # [B, 1, H, W]
-    return torch.where(inside, grid, warp(near.to(grid.dtype), g, mode="nearest"))
+    moved = warp(near.to(grid.dtype), g, mode="nearest")  # the centre of the nearest pixel inside
+    if keep_phase:
+        nh, nw = near.shape[-2:]
+        p = denormalize_coords(g, nh, nw)  # pixels of the near map
+        moved = (
+            moved + normalize_coords(p - p.round(), nh, nw) - normalize_coords(torch.zeros_like(p), nh, nw)
+        )
+    return torch.where(inside, grid, moved)

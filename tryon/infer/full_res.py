@@ -63,7 +63,9 @@ def fill_full_resolution(wf: dict, working_size: int) -> tuple[torch.Tensor, tor
     n = min(side, 2 * working_size)
     mask = F.interpolate(wf["garment_mask"], size=(n, n), mode="nearest") if n < side else wf["garment_mask"]
     core = erode(mask, max(1, round(n / working_size)))
-    filled = warp(wf["garment"], grid_into_mask(wf["grid"], core))
+    # moved by whole pixels of that map, each position keeps its phase: the print is continued, not
+    # streaked (real dev: sharpness 0.814 -> 0.848, garment error 0.082 either way)
+    filled = warp(wf["garment"], grid_into_mask(wf["grid"], core, keep_phase=True))
     return filled, (core.amax() >= 0.5).float().view(1, 1, 1, 1)
 
 
