@@ -272,7 +272,6 @@ def grid_into_mask(
     if keep_phase:
         nh, nw = near.shape[-2:]
         p = denormalize_coords(g, nh, nw)  # pixels of the near map
-        moved = (
-            moved + normalize_coords(p - p.round(), nh, nw) - normalize_coords(torch.zeros_like(p), nh, nw)
-        )
+        to_normalised = torch.tensor([2 / nw, 2 / nh], device=grid.device, dtype=grid.dtype).view(1, 2, 1, 1)
+        moved = moved + (p - p.round()) * to_normalised  # the offset from the pixel's centre
     return torch.where(inside, grid, moved)
