@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from tryon import config, paths
+from tryon import config, paths, runtime
 from tryon.nets.build import architecture, build_model
 from tryon.nets.vgg import build_vgg
 from tryon.train.step import loss_weights, make_step_fn
@@ -221,6 +221,10 @@ def bench_train(reps: int = 3) -> list[dict]:
     full = config.parse_params(full_raw, "params.yaml + profiles/full.yaml")
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     rows = []
+    load = runtime.cpu_load()
+    print(f"load average (1 min) before the timing: {load['load_1min']} on {load['cores']} cores")
+    if load["load_1min"] > load["cores"] / 2:
+        print("warning: other work shared these cores in the last minute; every rate below may be low")
     print(
         f"{'architecture':<28}{'device':<8}{'batch':>6}{'fwd s':>9}{'bwd s':>9}{'samples/s':>11}{'params M':>10}"
         f"{'GFLOP':>8}{'GFLOP/s':>9}"

@@ -85,6 +85,7 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     device, info = _device_and_dist(params, dist_info)
     runtime.seed_everything(params.base.seed)
+    load_at_start = runtime.cpu_load()
 
     vocab = Vocabulary.load(root / "data" / "02_encode" / "vocab.json")
     prepared = root / "data" / "01_prepare"
@@ -149,6 +150,7 @@ def run(
     metrics["real_phase"] = real
     metrics["synthetic_only_dev_loss"] = synthetic_dev_loss
     metrics["synthetic_mix"] = unpaired_note(params, parts)
+    metrics["cpu_load"] = _cpu_load(load_at_start)
     metrics["trained_ablations"] = train_rows(params, root, parts, device, info, arch, vocab)
     (out_dir / "history.json").write_text(json.dumps(result.history))
     return metrics
@@ -156,6 +158,17 @@ def run(
 
 #: the model after the synthetic phase alone (what ``real.synthetic_only`` of stage 06 measures)
 SYNTHETIC_ONLY = "synthetic_only.pt"
+
+
+def _cpu_load(at_start: dict) -> dict:
+    """The cores and their 1-minute load average at the start and the end of the run, beside its rates
+    (:func:`tryon.runtime.cpu_load`: a run on cores that other work shares is slow)."""
+    end = runtime.cpu_load()
+    return {
+        "cores": end["cores"],
+        "load_1min_start": at_start["load_1min"],
+        "load_1min_end": end["load_1min"],
+    }
 
 
 def _step_fn(params: Params, vgg, real_phase: bool = False):
