@@ -235,6 +235,10 @@ class TrainConfig:
         True,
         doc="the garment's texture where the warp misses is a third fusion source; real dev (9 pairs): garment error 0.110 at false, 0.082 at true (synthetic dev skin_l1 0.291 -> 0.315)",
     )
+    fusion_keep: Literal["garment", "warped_mask"] = _f(
+        "garment",
+        doc="trunk_compose: a kept pixel (arm, trunk, background) gives way to the placed garment only (garment) or wherever the warped mask lands, painted there too (warped_mask, stops 16-26); real dev (9 pairs, python -m tryon.stages.realdev): garment SSIM 0.634 at warped_mask, 0.665 at garment; garment error 0.084, 0.078",
+    )
     style_mode: Literal["feature", "gram"] = _f("feature")
     vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
     vgg_size: int = _f(

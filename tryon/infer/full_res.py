@@ -10,7 +10,9 @@ there (prints, logos and stripes keep their detail); the garment mask is warped 
 kept region (:func:`tryon.data.labels.keep_mask`: trunk and background) comes from the parse map at
 full size; only the painted image (new skin, shading) is upsampled, plus, inside the garment, the
 warped print's detail above the working size (:func:`garment_detail`; ``detail=False`` leaves it out).
-Then :func:`tryon.nets.fusion.compose`, the same formula as in training, makes the image.
+Then :func:`tryon.nets.fusion.compose`, the same formula as in training (with the fusion's keep rule:
+a kept pixel gives way to the placed garment only, or, for checkpoints before stop 27, wherever the
+warped mask lands), makes the image.
 """
 
 from __future__ import annotations
@@ -109,11 +111,13 @@ def full_resolution(
     garment_mask: np.ndarray,
     category: str = "upper_body",
     detail: bool = True,
+    keep_rule: str = "warped_mask",
 ) -> dict[str, torch.Tensor]:
     """``out``: the network's outputs for one pair at the working size (``grid`` [1, 2, S, S],
     ``gate`` and ``rendered``); ``pad``: the person photo's pad box (:func:`tryon.data.preprocess.square`).
     ``person`` uint8 [H, W, 3] with its CIHP ``parse`` [H, W]; ``garment`` uint8 [h, w, 3] with
-    ``garment_mask`` bool [h, w], at their own sizes. Returns ``tryon``, ``warped`` [3, H, W] in
+    ``garment_mask`` bool [h, w], at their own sizes; ``keep_rule``: the fusion's
+    (:func:`tryon.nets.fusion.compose`'s ``rule``). Returns ``tryon``, ``warped`` [3, H, W] in
     [-1, 1] and ``warped_mask``, ``keep`` [1, H, W] in [0, 1], and ``sources`` [4, H, W]: the weight of
     the kept photo, the warped garment, the fill and the painted image in each pixel (sum 1)."""
     h, w = person.shape[:2]
@@ -143,13 +147,12 @@ def full_resolution(
         keep_region,
         beta,
         filled,
+        rule=keep_rule,
     )
-    k = fused["keep"]
-    b = beta if beta is not None else torch.zeros_like(alpha)
     return {
         "tryon": fused["tryon"][0],
         "warped": wf["warped"][0],
         "warped_mask": wf["warped_mask"][0],
-        "keep": k[0],
-        "sources": torch.cat([k, (1 - k) * alpha, (1 - k) * b, (1 - k) * (1 - alpha - b)], dim=1)[0],
+        "keep": fused["keep"][0],
+        "sources": fused["sources"][0],
     }

@@ -221,8 +221,9 @@ class TryOn:
 
         full = None
         if "gate" in out:  # trunk_compose: garment sampled and image composed at the photo's size
+            rule = getattr(self.model.fusion, "keep", "warped_mask")
             full = full_resolution(
-                out, pad, inp.person, inp.parse, inp.garment, inp.garment_mask, inp.category, detail
+                out, pad, inp.person, inp.parse, inp.garment, inp.garment_mask, inp.category, detail, rule
             )
         net = full["tryon"] if full is not None else back(out["tryon"])
         # the new garment may reach past the old silhouette, but only by GARMENT_REACH of the image

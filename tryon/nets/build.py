@@ -85,6 +85,7 @@ def architecture(params: Params, code_dim: int) -> dict:
             base_channels=params.train.fusion_channels,
             colour=params.train.fusion_colour,
             fill=params.train.fusion_fill,
+            keep=params.train.fusion_keep,
         ),
     }
 

@@ -9,11 +9,15 @@ The patent leaves the module open ("an encoder-decoder network or a fixed functi
 * :class:`TrunkComposeFusion` (``fusion: trunk_compose``, the default): the photo's kept regions
   are an input too (``keep``: the method's trunk map [0121]-[0124] plus the background,
   :func:`tryon.data.labels.keep_mask`; METHOD.md steps 2 and 5), and the output keeps those pixels
-  (face, hair, neck, hands, the clothes not replaced, the background) except where the new garment
-  lands: ``k = keep_mask * (1 - warped_mask)``,
-  ``r = k * keep + (1 - k) * (alpha * warped + (1 - alpha) * rendered)``. The U-Net paints only
-  what changes: the new garment's shading and the skin the old garment hid. :func:`compose` is that
-  formula alone, so inference can apply it at the photo's own resolution (:mod:`tryon.infer.full_res`).
+  (face, hair, neck, arms, hands, the clothes not replaced, the background) except where the new
+  garment is placed: ``r = alpha * warped + (1 - alpha) * keep`` on a kept pixel (``keep: garment``,
+  the default since stop 27) and ``r = alpha * warped + (1 - alpha) * rendered`` on the old garment's
+  pixels. The U-Net paints only what changes: the new garment's shading and the skin the old garment
+  hid. Until stop 26 (``keep: warped_mask``, what older checkpoints build) a kept pixel gave way
+  wherever the warped mask landed, ``k = keep_mask * (1 - warped_mask)``, ``r = k * keep + (1 - k) *
+  (alpha * warped + (1 - alpha) * rendered)``, so an arm under a stray piece of the warp was painted
+  anew. :func:`compose` is the formula alone, so inference can apply it at the photo's own resolution
+  (:mod:`tryon.infer.full_res`).
 
 With ``colour=True`` (``05_train.fusion_colour``, the default) every fusion also sees the flat garment's
 mean colour as a constant map (:func:`_inputs`), so it paints the garment's colour where the warp misses.
@@ -155,6 +159,10 @@ class UNetFusion(nn.Module):
         return {"tryon": torch.tanh(self.net(x))}
 
 
+#: which kept pixels give way to the new garment (``05_train.fusion_keep``; :func:`compose`)
+KEEP_RULES = ("garment", "warped_mask")
+
+
 def compose(
     rendered: torch.Tensor,
     alpha: torch.Tensor,
@@ -164,24 +172,54 @@ def compose(
     keep_mask: torch.Tensor,
     beta: torch.Tensor | None = None,
     filled: torch.Tensor | None = None,
+    rule: str = "warped_mask",
 ) -> dict[str, torch.Tensor]:
-    """The keeping composition (any resolution, all inputs at one size): ``k = keep_mask *
-    (1 - warped_mask)``; ``tryon = k * keep + (1 - k) * paint`` with :func:`paint`'s
-    ``alpha * warped + (1 - alpha) * rendered`` (with ``beta`` and ``filled``: the fill source too).
-    Images [B, 3, H, W] in [-1, 1] (``keep``: the photo on ``keep_mask``), masks, ``alpha`` and ``beta``
-    [B, 1, H, W] in [0, 1]. Returns ``tryon`` and ``keep`` (= k, the pixels kept from the photo)."""
-    k = keep_mask * (1 - warped_mask)
-    tryon = k * keep + (1 - k) * paint(rendered, alpha, warped, beta, filled)
-    return {"tryon": tryon, "keep": k}
+    """The keeping composition (any resolution, all inputs at one size). Images [B, 3, H, W] in [-1, 1]
+    (``keep``: the photo on ``keep_mask``), masks, ``alpha`` and ``beta`` [B, 1, H, W] in [0, 1].
+
+    - ``rule="warped_mask"`` (stops 16-26): ``k = keep_mask * (1 - warped_mask)``; ``tryon = k * keep +
+      (1 - k) * paint`` with :func:`paint`'s ``alpha * warped + (1 - alpha) * rendered`` (with ``beta`` and
+      ``filled``: the fill source too). Wherever the warped mask lands on a kept pixel, the painted
+      image may replace it.
+    - ``rule="garment"``: a kept pixel gives way to the garment only, ``alpha * warped + (1 - alpha) *
+      keep``: where the warped mask lands on an arm beside the torso and the gate says "not garment",
+      the arm stays the photo's instead of being painted anew. The old garment's pixels (``keep_mask``
+      0) are composed as above.
+
+    Returns ``tryon``, ``keep`` (the photo's weight in each pixel) and ``sources`` [B, 4, H, W]: the
+    weights of the kept photo, the warped garment, the fill and the painted image (sum 1)."""
+    b = torch.zeros_like(alpha) if beta is None else beta
+    if rule == "garment":
+        b = b * (1 - keep_mask)  # the fill never covers a kept pixel (it lies outside the warped mask)
+        base = keep_mask * keep + (1 - keep_mask) * rendered
+        tryon = paint(base, alpha, warped, None if beta is None else b, filled)
+        rest = 1 - alpha - b
+        sources = torch.cat([rest * keep_mask, alpha, b, rest * (1 - keep_mask)], dim=1)
+    elif rule == "warped_mask":
+        k = keep_mask * (1 - warped_mask)
+        tryon = k * keep + (1 - k) * paint(rendered, alpha, warped, beta, filled)
+        sources = torch.cat([k, (1 - k) * alpha, (1 - k) * b, (1 - k) * (1 - alpha - b)], dim=1)
+    else:
+        raise ValueError(f"keep rule: expected one of {list(KEEP_RULES)}, got {rule!r}")
+    return {"tryon": tryon, "keep": sources[:, :1], "sources": sources}
 
 
 class TrunkComposeFusion(nn.Module):
     """U-Net over [warped, warped_mask, contour, keep, keep_mask] -> (rendered RGB, alpha), then
     :func:`compose`: the photo's kept pixels stay, the network paints only what changes."""
 
-    def __init__(self, base_channels: int = 32, depth: int = 3, colour: bool = False, fill: bool = False):
+    def __init__(
+        self,
+        base_channels: int = 32,
+        depth: int = 3,
+        colour: bool = False,
+        fill: bool = False,
+        keep: str = "warped_mask",
+    ):
         super().__init__()
-        self.colour, self.fill = colour, fill
+        if keep not in KEEP_RULES:
+            raise ValueError(f"keep rule: expected one of {list(KEEP_RULES)}, got {keep!r}")
+        self.colour, self.fill, self.keep = colour, fill, keep
         self.net = _UNet(3 + 1 + 3 + 3 + 1 + 3 * colour + 3 * fill, 4 + fill, base_channels, depth)
 
     def forward(
@@ -202,8 +240,9 @@ class TrunkComposeFusion(nn.Module):
         out = self.net(_inputs(parts, self.colour, garment_colour, filled if self.fill else None))
         src = _sources(out, warped_mask, self.fill, fill_cover)  # alpha: never outside the warped mask
         fused = compose(
-            src["rendered"], src["alpha"], warped, warped_mask, keep, keep_mask, src.get("beta"), filled
-        )
+            src["rendered"], src["alpha"], warped, warped_mask, keep, keep_mask, src.get("beta"), filled,
+            rule=self.keep,
+        )  # fmt: skip
         return {**fused, **src}
 
 
@@ -212,14 +251,21 @@ KINDS = ("trunk_compose", "compose", "unet")
 
 
 def build_fusion(
-    kind: str, base_channels: int = 32, depth: int = 3, colour: bool = False, fill: bool = False
+    kind: str,
+    base_channels: int = 32,
+    depth: int = 3,
+    colour: bool = False,
+    fill: bool = False,
+    keep: str = "warped_mask",
 ) -> nn.Module:
     """``kind``: ``trunk_compose`` (trunk map and background in and kept, learned garment composition),
     ``compose`` (learned composition mask, no trunk) or ``unet`` (direct encoder-decoder). ``colour``:
     the flat garment's mean colour is an input too (:func:`_inputs`); ``fill``: the garment's texture
-    where the warp misses is a third source (the module docstring; the composing kinds only)."""
+    where the warp misses is a third source (the module docstring; the composing kinds only); ``keep``:
+    which kept pixels give way to the garment (:func:`compose`'s ``rule``; ``trunk_compose`` only, the
+    others keep nothing). A checkpoint from before the rule was stored builds with ``warped_mask``."""
     if kind == "trunk_compose":
-        return TrunkComposeFusion(base_channels, depth, colour, fill)
+        return TrunkComposeFusion(base_channels, depth, colour, fill, keep)
     if kind == "compose":
         return ComposeFusion(base_channels, depth, colour, fill)
     if kind == "unet":

@@ -1,0 +1,114 @@
+"""Which kept pixels give way to the new garment (``05_train.fusion_keep``, issue #13): with ``garment``
+a kept pixel (an arm, the background) is the photo's unless the garment is placed on it; with
+``warped_mask`` (stops 16-26, older checkpoints) the painted image may replace it wherever the warped
+mask lands."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tryon.data import labels
+from tryon.geometry import identity_grid
+from tryon.infer.full_res import full_resolution
+from tryon.nets.fusion import KEEP_RULES, TrunkComposeFusion, build_fusion, compose
+
+S = 32
+
+
+def _images(seed: int = 0, n: int = 2, size: int = 8) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(seed)
+    rendered, warped, photo, filled = (torch.rand(n, 3, size, size, generator=g) * 2 - 1 for _ in range(4))
+    gate = torch.rand(n, 1, size, size, generator=g)
+    warped_mask = (torch.rand(n, 1, size, size, generator=g) > 0.4).float()
+    keep_mask = (torch.rand(n, 1, size, size, generator=g) > 0.5).float()
+    fill_gate = torch.rand(n, 1, size, size, generator=g)
+    return rendered, warped, photo, filled, gate, warped_mask, keep_mask, fill_gate
+
+
+def test_garment_rule_kept_pixels_are_the_photo_unless_the_garment_is_placed():
+    rendered, warped, photo, filled, gate, wm, km, fill_gate = _images()
+    alpha, beta = gate * wm, fill_gate * (1 - wm)
+    out = compose(rendered, alpha, warped, wm, photo * km, km, beta, filled, rule="garment")
+    kept = km.bool().expand_as(photo)
+    want_kept = alpha * warped + (1 - alpha) * photo  # no painted image, no fill on a kept pixel
+    assert torch.allclose(out["tryon"][kept], want_kept[kept], atol=1e-6)
+    want_old = alpha * warped + beta * filled + (1 - alpha - beta) * rendered  # the old garment's pixels
+    assert torch.allclose(out["tryon"][~kept], want_old[~kept], atol=1e-6)
+    # the four weights sum to 1 and rebuild the image
+    src = out["sources"]
+    assert torch.allclose(src.sum(1), torch.ones_like(src[:, 0]), atol=1e-6)
+    rebuilt = src[:, :1] * photo + src[:, 1:2] * warped + src[:, 2:3] * filled + src[:, 3:4] * rendered
+    assert torch.allclose(rebuilt, out["tryon"], atol=1e-6)
+    assert torch.equal(out["keep"], src[:, :1])
+
+
+def test_warped_mask_rule_is_the_stop_26_formula():
+    rendered, warped, photo, filled, gate, wm, km, fill_gate = _images(1)
+    alpha, beta = gate * wm, fill_gate * (1 - wm)
+    out = compose(rendered, alpha, warped, wm, photo * km, km, beta, filled)  # the default rule
+    k = km * (1 - wm)
+    want = k * photo * km + (1 - k) * (alpha * warped + beta * filled + (1 - alpha - beta) * rendered)
+    assert torch.allclose(out["tryon"], want, atol=1e-6)
+    assert torch.equal(out["keep"], k)
+    # an arm under the warped mask with a closed gate: painted under the old rule, the photo under the new
+    arm = km[:, 0].bool() & wm[:, 0].bool() & (gate[:, 0] < 0.5)
+    assert arm.any()
+    new = compose(rendered, alpha * 0, warped, wm, photo * km, km, beta, filled, rule="garment")["tryon"]
+    old = compose(rendered, alpha * 0, warped, wm, photo * km, km, beta, filled)["tryon"]
+    assert torch.allclose(new.permute(0, 2, 3, 1)[arm], photo.permute(0, 2, 3, 1)[arm])
+    assert torch.allclose(old.permute(0, 2, 3, 1)[arm], rendered.permute(0, 2, 3, 1)[arm])
+    with pytest.raises(ValueError, match="keep rule"):
+        compose(rendered, alpha, warped, wm, photo, km, rule="paint")
+
+
+def test_fusion_takes_the_rule_and_older_checkpoints_build_the_old_one():
+    assert set(KEEP_RULES) == {"garment", "warped_mask"}
+    assert build_fusion("trunk_compose", 8).keep == "warped_mask"  # an architecture without the key
+    assert build_fusion("trunk_compose", 8, keep="garment").keep == "garment"
+    build_fusion("compose", 8, keep="garment")  # the kinds that keep nothing ignore it
+    with pytest.raises(ValueError, match="keep rule"):
+        TrunkComposeFusion(8, keep="never")
+    torch.manual_seed(0)
+    fusion = TrunkComposeFusion(8, keep="garment", fill=True).eval()
+    rendered, warped, photo, filled, _, wm, _, _ = _images(2, size=S)
+    km = torch.ones(2, 1, S, S)  # everything kept: the photo or the placed garment, never painted
+    out = fusion(
+        warped, wm, rendered, keep=photo, keep_mask=km, filled=filled, fill_cover=torch.ones_like(km)
+    )
+    want = out["alpha"] * warped + (1 - out["alpha"]) * photo
+    assert torch.allclose(out["tryon"], want, atol=1e-6)
+
+
+def _out(gate: float) -> dict:
+    z = torch.zeros(1, 1, S, S)
+    return {
+        "grid": identity_grid(1, S, S), "gate": z + gate, "rendered": torch.zeros(1, 3, S, S),
+        "warped": z, "warped_mask": z,
+    }  # fmt: skip
+
+
+def test_at_the_photo_size_an_arm_under_the_warp_stays_the_photo_where_the_gate_is_closed():
+    """A garment photo that covers everything lands on the arm beside the torso too. With the gate
+    closed (0) the garment rule keeps the arm's own pixels; the old rule paints them (grey here)."""
+    h, w = 96, 72
+    parse = np.zeros((h, w), np.uint8)
+    parse[20:80, 15:50] = labels.CIHP.UPPER_CLOTHES
+    parse[25:85, 52:60] = labels.CIHP.RIGHT_ARM
+    person = np.random.default_rng(5).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    garment = np.full((h, w, 3), (20, 200, 90), np.uint8)
+    arm = parse == labels.CIHP.RIGHT_ARM
+    full_mask = np.ones((h, w), bool)
+    pad = (12, 0, 12, 0)
+    new = full_resolution(_out(0.0), pad, person, parse, garment, full_mask, keep_rule="garment")
+    old = full_resolution(_out(0.0), pad, person, parse, garment, full_mask)
+    to_rgb = lambda t: ((t.permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()  # noqa: E731
+    assert np.array_equal(to_rgb(new["tryon"])[arm], person[arm])
+    assert (to_rgb(old["tryon"])[arm] == 128).all()  # the painted grey
+    assert (new["sources"][0][torch.from_numpy(arm)] == 1).all()  # the kept photo made every arm pixel
+    # with the gate open the garment covers the arm under either rule (a sleeve may cover an arm)
+    opened = to_rgb(
+        full_resolution(_out(1.0), pad, person, parse, garment, full_mask, keep_rule="garment")["tryon"]
+    )
+    assert (np.abs(opened[arm].astype(int) - (20, 200, 90)).max(axis=1) <= 1).all()
