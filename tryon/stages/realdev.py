@@ -1,0 +1,169 @@
+"""The real dev protocol: how the real-phase settings of ``params.yaml`` were chosen.
+
+The real test split is read once, in stage 06. Choices about the real phase (its steps, weights, the
+fusion's inputs, inference options) are made on a **dev** split carved out of the real *train* persons
+instead: ``n_dev`` persons with a paired pair (default 9 of the 28 of ``../shared``), drawn with a fixed
+seed, are held out; stage 05 runs on the other train pairs (synthetic phase, then the real phase; no
+trained ablation rows), and the held-out pairs are measured by stage 06's own code
+(:func:`tryon.stages.evaluate._real_pair`: network output at the photo's size, no paste-back).
+
+Each run lives in its own folder (default ``/tmp/tryon-dev/<name>``): ``data/01_prepare`` links to the
+repository's prepared data except ``real_split.csv`` (the dev split: held-out persons are ``test``, the
+real test persons ``heldout``, read by nobody), ``data/02_encode``-``04_warp`` link to the repository's
+pretrained stages, ``data/05_train`` is the run's own. Needs a ``dvc repro 04_warp`` first.
+
+    python -m tryon.stages.realdev train NAME [05_train.KEY=VALUE ...]   # about 8 min on 2 CPU cores
+    python -m tryon.stages.realdev eval NAME                             # one line of means, a CSV per pair
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from tryon import config, paths
+
+#: the per-pair figures :func:`evaluate` reports (:func:`tryon.eval.photo.photo_figures` + IoU)
+FIGURES = ("ssim_net", "garment_ssim", "garment_edge_ssim", "l1", "sharpness_ratio", "warp_mask_iou")
+DEFAULT_DIR = Path("/tmp/tryon-dev")
+
+
+def dev_split(table: pd.DataFrame, n_dev: int = 9, seed: int = 0) -> pd.DataFrame:
+    """The real split table with ``n_dev`` train persons (those with a paired pair; by (subset, person),
+    shuffled with ``seed``) moved to ``test`` and the real test rows to ``heldout``. Every row of a picked
+    person moves, so no person is on both sides."""
+    out = table.copy()
+    out.loc[out["split"] == "test", "split"] = "heldout"
+    paired = out[(out["split"] == "train") & (out["mode"] == "paired")]
+    persons = sorted(set(zip(paired["subset"], paired["person_id"], strict=True)))
+    if not 0 < n_dev < len(persons):
+        raise ValueError(
+            f"n_dev: expected 1..{len(persons) - 1} (train persons with a paired pair), got {n_dev}"
+        )
+    order = np.random.default_rng(seed).permutation(len(persons))
+    picked = {persons[i] for i in order[:n_dev]}
+    held = [(s, p) in picked for s, p in zip(out["subset"], out["person_id"], strict=True)]
+    out.loc[held, "split"] = "test"
+    return out
+
+
+def make_root(run_dir: Path, repo: Path, n_dev: int = 9, seed: int = 0) -> Path:
+    """The run's folder (see the module doc); returns it."""
+    from tryon.data.real import read_split
+
+    prepared = repo / "data" / "01_prepare"
+    if not (repo / "data" / "04_warp" / "model.pt").is_file():
+        raise FileNotFoundError(
+            f"{repo / 'data' / '04_warp' / 'model.pt'}: not found (run dvc repro 04_warp)"
+        )
+    (run_dir / "data" / "01_prepare").mkdir(parents=True, exist_ok=True)
+    for stage in ("02_encode", "03_contour", "04_warp"):
+        link = run_dir / "data" / stage
+        if not link.exists():
+            link.symlink_to((repo / "data" / stage).resolve())
+    for f in prepared.iterdir():
+        link = run_dir / "data" / "01_prepare" / f.name
+        if f.name != "real_split.csv" and not link.exists():
+            link.symlink_to(f.resolve())
+    split = dev_split(read_split(prepared / "real_split.csv"), n_dev, seed)
+    config.atomic_write_text(run_dir / "data" / "01_prepare" / "real_split.csv", split.to_csv(index=False))
+    return run_dir
+
+
+def params_with(repo: Path, overrides: list[str]) -> config.Params:
+    """``params.yaml`` of ``repo`` with ``SECTION.KEY=VALUE`` overrides (YAML values, validated as
+    params.yaml is) and no trained ablation rows."""
+    raw = config.to_dict(config.load_params(repo / "params.yaml"))
+    raw["05_train"]["ablation_steps"] = 0
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot or section not in raw:
+            raise ValueError(f"override {item!r}: expected SECTION.KEY=VALUE, e.g. 05_train.real_steps=300")
+        raw[section][name] = yaml.safe_load(value)
+    return config.parse_params(raw, "params.yaml + overrides " + " ".join(overrides))
+
+
+def train(run_dir: Path, repo: Path, overrides: list[str], n_dev: int = 9, seed: int = 0) -> dict:
+    """Stage 05 on the dev split's train pairs; writes ``train_metrics.json`` in the run's folder."""
+    from tryon.stages.train import run
+
+    make_root(run_dir, repo, n_dev, seed)
+    metrics = run(params_with(repo, overrides), root=run_dir, progress=False)
+    metrics["overrides"] = overrides
+    config.atomic_write_text(run_dir / "train_metrics.json", json.dumps(metrics, default=str, indent=1))
+    return metrics
+
+
+def evaluate(run_dir: Path, samples: Path, tag: str = "") -> pd.DataFrame:
+    """The dev pairs through the run's model (stage 06's code): one row per pair, written to
+    ``eval<tag>.csv`` in the run's folder."""
+    from tryon.infer.model import TryOn
+    from tryon.stages.evaluate import _real_pair, real_test_records
+
+    records, _ = real_test_records(samples, run_dir / "data" / "01_prepare" / "real_split.csv")
+    models = {"paired": TryOn(run_dir / "data" / "05_train" / "model.pt", "cpu")}
+    rows = []
+    for group, rec, text in records:
+        _, fig = _real_pair(models, rec, text)
+        rows.append({"group": group, "person": rec.person_id, **{k: fig["paired"][k] for k in FIGURES}})
+    df = pd.DataFrame(rows)
+    config.atomic_write_text(run_dir / f"eval{tag}.csv", df.to_csv(index=False))
+    return df
+
+
+def evaluate_synthetic(run_dir: Path, image_size: int) -> dict[str, float]:
+    """The run's model on the synthetic **dev** split (stage 06's per-sample code): ``ssim`` and
+    ``identity_ssim`` on the paired samples, ``skin_l1`` on the unpaired ones (each dev person in the next
+    sample's garment, ground truth rendered). Means."""
+    import torch
+
+    from tryon.data.dataset import TryOnDataset, UnpairedSynthetic
+    from tryon.stages.evaluate import load_model, per_sample_metrics
+    from tryon.stages.train import CodedDataset
+
+    model, vocab = load_model(run_dir / "data" / "05_train" / "model.pt", torch.device("cpu"))
+    raw = TryOnDataset(run_dir / "data" / "01_prepare", "dev", image_size)
+    paired, _ = per_sample_metrics(model, CodedDataset(raw, vocab), torch.device("cpu"))
+    unpaired, _ = per_sample_metrics(model, CodedDataset(UnpairedSynthetic(raw), vocab), torch.device("cpu"))
+    out = {k: float(np.mean([r[k] for r in paired])) for k in ("ssim", "identity_ssim")}
+    out["skin_l1"] = float(np.nanmean([r["skin_l1"] for r in unpaired]))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tryon.stages.realdev", description=__doc__.split("\n\n")[0])
+    ap.add_argument("command", choices=("train", "eval"))
+    ap.add_argument("name", help=f"the run's folder under --dir ({DEFAULT_DIR})")
+    ap.add_argument("overrides", nargs="*", help="train: SECTION.KEY=VALUE params overrides")
+    ap.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("--n-dev", type=int, default=9)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tag", default="", help="eval: suffix of the CSV name")
+    args = ap.parse_args(argv)
+    run_dir = args.dir / args.name
+    if args.command == "train":
+        m = train(run_dir, paths.ROOT, args.overrides, args.n_dev, args.seed)
+        real = m.get("real_phase")
+        print(
+            f"{args.name}: trained in {m['seconds']} s + {real['seconds'] if isinstance(real, dict) else real}"
+        )
+        return 0
+    df = evaluate(run_dir, paths.SHARED_SAMPLES, args.tag)
+    print(df.round(3).to_string(index=False))
+    means = " ".join(f"{k} {df[k].mean():.4f}" for k in FIGURES)
+    print(f"{args.name}{args.tag}: {len(df)} real dev pairs, means: {means}")
+    size = config.load_params(paths.ROOT / "params.yaml").base.image_size
+    syn = " ".join(f"{k} {v:.4f}" for k, v in evaluate_synthetic(run_dir, size).items())
+    print(f"{args.name}{args.tag}: synthetic dev, means: {syn}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
