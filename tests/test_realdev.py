@@ -20,6 +20,7 @@ def _table() -> pd.DataFrame:
                          "mode": mode})  # fmt: skip
     rows.append({"subset": "vitonhd", "person_id": "u9", "split": "train", "mode": "unpaired"})  # no paired
     df = pd.DataFrame(rows)
+    df["id"] = df["subset"] + "/" + df["person_id"] + "__" + df["mode"]
     for c in COLUMNS:
         if c not in df:
             df[c] = ""
@@ -52,3 +53,11 @@ def test_params_with_overrides_are_validated_and_drop_the_ablation_rows(tmp_path
         params_with(tmp_path, ["real_steps=20"])
     with pytest.raises(config.ParamsError):
         params_with(tmp_path, ["05_train.fusion_keep=sometimes"])
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    from tryon.stages.realdev import main
+
+    assert main(["eval", "nothing", "--dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "model.pt: not found" in err and "\n" not in err

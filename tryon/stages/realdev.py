@@ -12,7 +12,7 @@ repository's prepared data except ``real_split.csv`` (the dev split: held-out pe
 real test persons ``heldout``, read by nobody), ``data/02_encode``-``04_warp`` link to the repository's
 pretrained stages, ``data/05_train`` is the run's own. Needs a ``dvc repro 04_warp`` first.
 
-    python -m tryon.stages.realdev train NAME [05_train.KEY=VALUE ...]   # about 8 min on 2 CPU cores
+    python -m tryon.stages.realdev train NAME [05_train.KEY=VALUE ...]   # 10-13 min on 2 CPU cores
     python -m tryon.stages.realdev eval NAME                             # one line of means, a CSV per pair
 """
 
@@ -94,8 +94,9 @@ def train(run_dir: Path, repo: Path, overrides: list[str], n_dev: int = 9, seed:
     """Stage 05 on the dev split's train pairs; writes ``train_metrics.json`` in the run's folder."""
     from tryon.stages.train import run
 
+    params = params_with(repo, overrides)  # a bad override fails before any folder is made
     make_root(run_dir, repo, n_dev, seed)
-    metrics = run(params_with(repo, overrides), root=run_dir, progress=False)
+    metrics = run(params, root=run_dir, progress=False)
     metrics["overrides"] = overrides
     config.atomic_write_text(run_dir / "train_metrics.json", json.dumps(metrics, default=str, indent=1))
     return metrics
@@ -107,8 +108,15 @@ def evaluate(run_dir: Path, samples: Path, tag: str = "") -> pd.DataFrame:
     from tryon.infer.model import TryOn
     from tryon.stages.evaluate import _real_pair, real_test_records
 
+    checkpoint = run_dir / "data" / "05_train" / "model.pt"
+    if not checkpoint.is_file():
+        raise FileNotFoundError(
+            f"{checkpoint}: not found (run: python -m tryon.stages.realdev train {run_dir.name})"
+        )
+    if not samples.is_dir():
+        raise FileNotFoundError(f"{samples}: the real samples are not there (the dev pairs are read from it)")
     records, _ = real_test_records(samples, run_dir / "data" / "01_prepare" / "real_split.csv")
-    models = {"paired": TryOn(run_dir / "data" / "05_train" / "model.pt", "cpu")}
+    models = {"paired": TryOn(checkpoint, "cpu")}
     rows = []
     for group, rec, text in records:
         _, fig = _real_pair(models, rec, text)
@@ -147,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="", help="eval: suffix of the CSV name")
     args = ap.parse_args(argv)
+    try:
+        return _run(args)
+    except (FileNotFoundError, ValueError) as e:  # ValueError: ParamsError, DataError, a bad override
+        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     run_dir = args.dir / args.name
     if args.command == "train":
         m = train(run_dir, paths.ROOT, args.overrides, args.n_dev, args.seed)
