@@ -12,7 +12,7 @@ import torch
 from tryon.data import labels
 from tryon.geometry import identity_grid
 from tryon.infer.full_res import full_resolution
-from tryon.nets.fusion import KEEP_RULES, TrunkComposeFusion, build_fusion, compose
+from tryon.nets.fusion import KEEP_RULES, TrunkComposeFusion, build_fusion, compose, kept_alpha
 
 S = 32
 
@@ -112,3 +112,81 @@ def test_at_the_photo_size_an_arm_under_the_warp_stays_the_photo_where_the_gate_
         full_resolution(_out(1.0), pad, person, parse, garment, full_mask, keep_rule="garment")["tryon"]
     )
     assert (np.abs(opened[arm].astype(int) - (20, 200, 90)).max(axis=1) <= 1).all()
+
+
+def test_kept_gate_decides_each_kept_pixel_garment_or_photo():
+    """``05_train.fusion_kept_gate`` (stop 28): with the gate decided, a kept pixel is the placed garment
+    (gate above the threshold) or the photo, never the translucent mix that left a garment ghost over
+    the background; the old garment's pixels are composed as before."""
+    rendered, warped, photo, filled, gate, wm, km, fill_gate = _images(3)
+    alpha, beta = gate * wm, fill_gate * (1 - wm)
+    kept = kept_alpha(gate, wm, 0.5)
+    assert set(kept.unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(kept.bool(), (gate > 0.5) & wm.bool())
+    out = compose(rendered, alpha, warped, wm, photo * km, km, beta, filled, rule="garment", kept=kept)
+    soft = compose(rendered, alpha, warped, wm, photo * km, km, beta, filled, rule="garment")
+    on_kept = km.bool().expand_as(photo)
+    garment_there = (kept.bool() & km.bool()).expand_as(photo)
+    assert torch.equal(out["tryon"][garment_there], warped[garment_there])
+    photo_there = on_kept & ~garment_there
+    assert torch.equal(out["tryon"][photo_there], photo[photo_there])
+    assert torch.allclose(
+        out["tryon"][~on_kept], soft["tryon"][~on_kept], atol=1e-6
+    )  # old garment: as before
+    mixed = photo_there & (wm.bool() & (gate > 0.05)).expand_as(photo)  # where the soft rule left a ghost
+    assert mixed.any() and not torch.allclose(soft["tryon"][mixed], photo[mixed])
+    src = out["sources"]
+    assert torch.allclose(src.sum(1), torch.ones_like(src[:, 0]), atol=1e-6)
+    rebuilt = src[:, :1] * photo + src[:, 1:2] * warped + src[:, 2:3] * filled + src[:, 3:4] * rendered
+    assert torch.allclose(rebuilt, out["tryon"], atol=1e-6)
+    with pytest.raises(ValueError, match="garment keep rule only"):
+        compose(rendered, alpha, warped, wm, photo, km, kept=kept)
+
+
+def test_fusion_decides_kept_pixels_in_eval_mode_and_trains_with_the_soft_gate():
+    assert build_fusion("trunk_compose", 8, keep="garment").kept_gate == 0.0  # checkpoints before stop 28
+    with pytest.raises(ValueError, match="fusion_kept_gate"):
+        TrunkComposeFusion(8, keep="garment", kept_gate=1.0)
+    torch.manual_seed(0)
+    fusion = TrunkComposeFusion(8, keep="garment", kept_gate=0.5)
+    rendered, warped, photo, _, _, wm, _, _ = _images(4, size=S)
+    km = torch.ones(2, 1, S, S)
+    kw = dict(keep=photo, keep_mask=km)
+    fusion.train()
+    out = fusion(warped, wm, rendered, **kw)
+    assert torch.allclose(out["tryon"], out["alpha"] * warped + (1 - out["alpha"]) * photo, atol=1e-6)
+    fusion.eval()
+    out = fusion(warped, wm, rendered, **kw)
+    placed = ((out["gate"] > 0.5) & wm.bool()).expand_as(photo)
+    assert placed.any() and (~placed).any()
+    assert torch.equal(out["tryon"][placed], warped[placed])
+    assert torch.equal(out["tryon"][~placed], photo[~placed])
+    # the warped_mask rule has no soft kept mix to decide: the threshold is ignored there
+    old = TrunkComposeFusion(8, keep="warped_mask", kept_gate=0.5).eval()
+    old(warped, wm, rendered, **kw)
+
+
+@pytest.mark.parametrize("gate", [0.3, 0.7])
+def test_at_the_photo_size_the_kept_gate_leaves_no_garment_ghost_on_the_background(gate):
+    """A warp that spills over the background with the gate half open: the soft rule darkens the
+    background (a ghost of the garment); with the gate decided at the photo's size the background is
+    the photo's own (gate 0.3) or the garment (0.7), nothing in between."""
+    h, w = 96, 72
+    parse = np.zeros((h, w), np.uint8)
+    parse[20:80, 15:50] = labels.CIHP.UPPER_CLOTHES
+    person = np.random.default_rng(6).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    garment = np.full((h, w, 3), (20, 200, 90), np.uint8)
+    background = parse == labels.CIHP.BACKGROUND
+    full_mask = np.ones((h, w), bool)
+    pad = (12, 0, 12, 0)
+    to_rgb = lambda t: ((t.permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()  # noqa: E731
+    run = lambda kg: to_rgb(  # noqa: E731
+        full_resolution(
+            _out(gate), pad, person, parse, garment, full_mask, keep_rule="garment", kept_gate=kg
+        )["tryon"]
+    )
+    decided, soft = run(0.5), run(0.0)
+    want = person[background] if gate < 0.5 else np.broadcast_to((20, 200, 90), person[background].shape)
+    assert (np.abs(decided[background].astype(int) - want).max(axis=1) <= 1).all()
+    mix = gate * np.array((20, 200, 90)) + (1 - gate) * person[background].astype(float)
+    assert (np.abs(soft[background].astype(int) - mix).max(axis=1) <= 1.5).all()  # the ghost

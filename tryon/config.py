@@ -239,6 +239,12 @@ class TrainConfig:
         "garment",
         doc="trunk_compose: a kept pixel (arm, trunk, background) gives way to the placed garment only (garment) or wherever the warped mask lands, painted there too (warped_mask, stops 16-26); real dev (9 pairs, python -m tryon.stages.realdev): garment SSIM 0.634 at warped_mask, 0.665 at garment; garment error 0.084, 0.078",
     )
+    fusion_kept_gate: float = _f(
+        0.5,
+        ge=0.0,
+        le=0.99,
+        doc="fusion_keep garment (ignored with warped_mask), at inference: a kept pixel is the placed garment where the fusion's gate is above this and the photo elsewhere; 0 = the soft gate's mix (stop 27; training always composes softly); real dev (9 pairs, one model): SSIM 0.9505 -> 0.9546, garment SSIM 0.665 -> 0.668, edge SSIM 0.664 -> 0.671, sharpness 0.918 -> 0.929 at 0.5, the gate's own decision point (a paired pair never needs a kept pixel covered, so dev favours higher values by construction)",
+    )
     style_mode: Literal["feature", "gram"] = _f("feature")
     vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
     vgg_size: int = _f(

@@ -12,7 +12,8 @@ full size; only the painted image (new skin, shading) is upsampled, plus, inside
 warped print's detail above the working size (:func:`garment_detail`; ``detail=False`` leaves it out).
 Then :func:`tryon.nets.fusion.compose`, the same formula as in training (with the fusion's keep rule:
 a kept pixel gives way to the placed garment only, or, for checkpoints before stop 27, wherever the
-warped mask lands), makes the image.
+warped mask lands; and, since stop 28, a kept pixel decided by the gate at the photo's size: the
+garment or the photo, not a translucent mix), makes the image.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 
 from tryon.data import labels, preprocess
 from tryon.geometry import erode, grid_into_mask, upsample_grid, warp
-from tryon.nets.fusion import compose
+from tryon.nets.fusion import compose, kept_alpha
 
 
 def warp_full_resolution(
@@ -112,12 +113,16 @@ def full_resolution(
     category: str = "upper_body",
     detail: bool = True,
     keep_rule: str = "warped_mask",
+    kept_gate: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """``out``: the network's outputs for one pair at the working size (``grid`` [1, 2, S, S],
     ``gate`` and ``rendered``); ``pad``: the person photo's pad box (:func:`tryon.data.preprocess.square`).
     ``person`` uint8 [H, W, 3] with its CIHP ``parse`` [H, W]; ``garment`` uint8 [h, w, 3] with
     ``garment_mask`` bool [h, w], at their own sizes; ``keep_rule``: the fusion's
-    (:func:`tryon.nets.fusion.compose`'s ``rule``). Returns ``tryon``, ``warped`` [3, H, W] in
+    (:func:`tryon.nets.fusion.compose`'s ``rule``); ``kept_gate`` (> 0, ``garment`` rule): a kept
+    pixel is the placed garment where the gate, upsampled to the photo's size, is above it, and the
+    photo elsewhere (:func:`tryon.nets.fusion.kept_alpha`; the edge is decided at full resolution).
+    Returns ``tryon``, ``warped`` [3, H, W] in
     [-1, 1] and ``warped_mask``, ``keep`` [1, H, W] in [0, 1], and ``sources`` [4, H, W]: the weight of
     the kept photo, the warped garment, the fill and the painted image in each pixel (sum 1)."""
     h, w = person.shape[:2]
@@ -137,7 +142,11 @@ def full_resolution(
     if "fill_gate" in out:  # the fill source, at the photo's size too
         filled, has_core = fill_full_resolution(wf, out["grid"].shape[-1])
         beta = up(out["fill_gate"]).clamp(0, 1) * (1 - wf["warped_mask"]) * (1 - protect) * has_core
-    alpha = up(out["gate"]).clamp(0, 1) * wf["warped_mask"]
+    gate = up(out["gate"]).clamp(0, 1)
+    alpha = gate * wf["warped_mask"]
+    kept = (
+        kept_alpha(gate, wf["warped_mask"], kept_gate) if kept_gate > 0 and keep_rule == "garment" else None
+    )
     fused = compose(
         rendered,
         alpha,
@@ -148,6 +157,7 @@ def full_resolution(
         beta,
         filled,
         rule=keep_rule,
+        kept=kept,
     )
     return {
         "tryon": fused["tryon"][0],

@@ -222,8 +222,18 @@ class TryOn:
         full = None
         if "gate" in out:  # trunk_compose: garment sampled and image composed at the photo's size
             rule = getattr(self.model.fusion, "keep", "warped_mask")
+            gate = getattr(self.model.fusion, "kept_gate", 0.0)
             full = full_resolution(
-                out, pad, inp.person, inp.parse, inp.garment, inp.garment_mask, inp.category, detail, rule
+                out,
+                pad,
+                inp.person,
+                inp.parse,
+                inp.garment,
+                inp.garment_mask,
+                inp.category,
+                detail,
+                rule,
+                gate,
             )
         net = full["tryon"] if full is not None else back(out["tryon"])
         # the new garment may reach past the old silhouette, but only by GARMENT_REACH of the image

@@ -86,6 +86,7 @@ def architecture(params: Params, code_dim: int) -> dict:
             colour=params.train.fusion_colour,
             fill=params.train.fusion_fill,
             keep=params.train.fusion_keep,
+            kept_gate=params.train.fusion_kept_gate,
         ),
     }
 

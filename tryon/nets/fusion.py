@@ -17,7 +17,11 @@ The patent leaves the module open ("an encoder-decoder network or a fixed functi
   wherever the warped mask landed, ``k = keep_mask * (1 - warped_mask)``, ``r = k * keep + (1 - k) *
   (alpha * warped + (1 - alpha) * rendered)``, so an arm under a stray piece of the warp was painted
   anew. :func:`compose` is the formula alone, so inference can apply it at the photo's own resolution
-  (:mod:`tryon.infer.full_res`).
+  (:mod:`tryon.infer.full_res`). With ``kept_gate`` (``05_train.fusion_kept_gate``, 0.5 by default
+  since stop 28) the fusion decides each kept pixel in eval mode and in ``tryon try-on``: the placed
+  garment where the gate is above ``kept_gate``, the photo elsewhere (:func:`kept_alpha`). The soft
+  mix left a translucent ghost of the garment wherever the warped mask spilled over the background or
+  an arm with a half-open gate. Training composes with the soft gate (its gradient).
 
 With ``colour=True`` (``05_train.fusion_colour``, the default) every fusion also sees the flat garment's
 mean colour as a constant map (:func:`_inputs`), so it paints the garment's colour where the warp misses.
@@ -173,6 +177,7 @@ def compose(
     beta: torch.Tensor | None = None,
     filled: torch.Tensor | None = None,
     rule: str = "warped_mask",
+    kept: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """The keeping composition (any resolution, all inputs at one size). Images [B, 3, H, W] in [-1, 1]
     (``keep``: the photo on ``keep_mask``), masks, ``alpha`` and ``beta`` [B, 1, H, W] in [0, 1].
@@ -184,18 +189,23 @@ def compose(
     - ``rule="garment"``: a kept pixel gives way to the garment only, ``alpha * warped + (1 - alpha) *
       keep``: where the warped mask lands on an arm beside the torso and the gate says "not garment",
       the arm stays the photo's instead of being painted anew. The old garment's pixels (``keep_mask``
-      0) are composed as above.
+      0) are composed as above. ``kept`` [B, 1, H, W] (``garment`` rule only; :func:`kept_alpha`): the
+      garment's weight on the kept pixels instead of ``alpha``.
 
     Returns ``tryon``, ``keep`` (the photo's weight in each pixel) and ``sources`` [B, 4, H, W]: the
     weights of the kept photo, the warped garment, the fill and the painted image (sum 1)."""
     b = torch.zeros_like(alpha) if beta is None else beta
     if rule == "garment":
         b = b * (1 - keep_mask)  # the fill never covers a kept pixel (it lies outside the warped mask)
+        if kept is not None:
+            alpha = keep_mask * kept + (1 - keep_mask) * alpha
         base = keep_mask * keep + (1 - keep_mask) * rendered
         tryon = paint(base, alpha, warped, None if beta is None else b, filled)
         rest = 1 - alpha - b
         sources = torch.cat([rest * keep_mask, alpha, b, rest * (1 - keep_mask)], dim=1)
     elif rule == "warped_mask":
+        if kept is not None:
+            raise ValueError("kept= (the kept pixels' garment weight) applies to the garment keep rule only")
         k = keep_mask * (1 - warped_mask)
         tryon = k * keep + (1 - k) * paint(rendered, alpha, warped, beta, filled)
         sources = torch.cat([k, (1 - k) * alpha, (1 - k) * b, (1 - k) * (1 - alpha - b)], dim=1)
@@ -204,9 +214,24 @@ def compose(
     return {"tryon": tryon, "keep": sources[:, :1], "sources": sources}
 
 
+def kept_alpha(gate: torch.Tensor, warped_mask: torch.Tensor, threshold: float) -> torch.Tensor:
+    """The garment's weight on a kept pixel when the gate is decided (``threshold`` in (0, 1)): the warped
+    mask where ``gate > threshold``, 0 elsewhere, so a kept pixel is the placed garment or the photo, not
+    a translucent mix of both. ``gate`` and ``warped_mask`` [B, 1, H, W]."""
+    return (gate > threshold).to(gate.dtype) * warped_mask
+
+
+def check_kept_gate(kept_gate: float) -> None:
+    """``kept_gate``: 0 (the soft gate) or a threshold in (0, 1)."""
+    if not 0 <= kept_gate < 1:
+        raise ValueError(f"fusion_kept_gate: expected 0 (soft) or a threshold in (0, 1), got {kept_gate}")
+
+
 class TrunkComposeFusion(nn.Module):
     """U-Net over [warped, warped_mask, contour, keep, keep_mask] -> (rendered RGB, alpha), then
-    :func:`compose`: the photo's kept pixels stay, the network paints only what changes."""
+    :func:`compose`: the photo's kept pixels stay, the network paints only what changes. ``kept_gate``
+    (> 0, ``keep="garment"`` only): in eval mode a kept pixel is the placed garment where the gate is
+    above it and the photo elsewhere (:func:`kept_alpha`); training mode composes with the soft gate."""
 
     def __init__(
         self,
@@ -215,11 +240,13 @@ class TrunkComposeFusion(nn.Module):
         colour: bool = False,
         fill: bool = False,
         keep: str = "warped_mask",
+        kept_gate: float = 0.0,
     ):
         super().__init__()
         if keep not in KEEP_RULES:
             raise ValueError(f"keep rule: expected one of {list(KEEP_RULES)}, got {keep!r}")
-        self.colour, self.fill, self.keep = colour, fill, keep
+        check_kept_gate(kept_gate)
+        self.colour, self.fill, self.keep, self.kept_gate = colour, fill, keep, kept_gate
         self.net = _UNet(3 + 1 + 3 + 3 + 1 + 3 * colour + 3 * fill, 4 + fill, base_channels, depth)
 
     def forward(
@@ -239,9 +266,12 @@ class TrunkComposeFusion(nn.Module):
         parts = [warped, warped_mask, contour, keep, keep_mask]
         out = self.net(_inputs(parts, self.colour, garment_colour, filled if self.fill else None))
         src = _sources(out, warped_mask, self.fill, fill_cover)  # alpha: never outside the warped mask
+        kept = None
+        if self.kept_gate > 0 and self.keep == "garment" and not self.training:
+            kept = kept_alpha(src["gate"], warped_mask, self.kept_gate)
         fused = compose(
             src["rendered"], src["alpha"], warped, warped_mask, keep, keep_mask, src.get("beta"), filled,
-            rule=self.keep,
+            rule=self.keep, kept=kept,
         )  # fmt: skip
         return {**fused, **src}
 
@@ -257,15 +287,17 @@ def build_fusion(
     colour: bool = False,
     fill: bool = False,
     keep: str = "warped_mask",
+    kept_gate: float = 0.0,
 ) -> nn.Module:
     """``kind``: ``trunk_compose`` (trunk map and background in and kept, learned garment composition),
     ``compose`` (learned composition mask, no trunk) or ``unet`` (direct encoder-decoder). ``colour``:
     the flat garment's mean colour is an input too (:func:`_inputs`); ``fill``: the garment's texture
     where the warp misses is a third source (the module docstring; the composing kinds only); ``keep``:
     which kept pixels give way to the garment (:func:`compose`'s ``rule``; ``trunk_compose`` only, the
-    others keep nothing). A checkpoint from before the rule was stored builds with ``warped_mask``."""
+    others keep nothing). A checkpoint from before the rule was stored builds with ``warped_mask``;
+    ``kept_gate``: :class:`TrunkComposeFusion`'s (0, the soft gate, for checkpoints before stop 28)."""
     if kind == "trunk_compose":
-        return TrunkComposeFusion(base_channels, depth, colour, fill, keep)
+        return TrunkComposeFusion(base_channels, depth, colour, fill, keep, kept_gate)
     if kind == "compose":
         return ComposeFusion(base_channels, depth, colour, fill)
     if kind == "unet":
