@@ -243,7 +243,7 @@ class TrainConfig:
         0.5,
         ge=0.0,
         le=0.99,
-        doc="fusion_keep garment (ignored with warped_mask), at inference: a kept pixel is the placed garment where the fusion's gate is above this and the photo elsewhere; 0 = the soft gate's mix (stop 27; training always composes softly); real dev (9 pairs, one model): SSIM 0.9505 -> 0.9546, garment SSIM 0.665 -> 0.668, edge SSIM 0.664 -> 0.671, sharpness 0.918 -> 0.929 at 0.5, the gate's own decision point (a paired pair never needs a kept pixel covered, so dev favours higher values by construction)",
+        doc="fusion_keep garment (ignored with warped_mask), tryon try-on at the photo's size: a kept pixel is the placed garment where the fusion's gate is above this and the photo elsewhere; 0 = the soft gate's mix (stop 27; training and the working-size evaluation compose softly); real dev (9 pairs, one model): SSIM 0.9505 -> 0.9546, garment SSIM 0.665 -> 0.668, edge SSIM 0.664 -> 0.671, sharpness 0.918 -> 0.929 at 0.5, the gate's own decision point (a paired pair never needs a kept pixel covered, so dev favours higher values by construction)",
     )
     style_mode: Literal["feature", "gram"] = _f("feature")
     vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
