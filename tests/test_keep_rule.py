@@ -89,21 +89,31 @@ def _out(gate: float) -> dict:
     }  # fmt: skip
 
 
+H, W, PAD, GREEN = 96, 72, (12, 0, 12, 0), (20, 200, 90)
+
+
+def _scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A 96x72 photo with an upper garment and a right arm beside it, a green garment photo and a garment
+    mask that covers everything: (parse, person, garment, mask)."""
+    parse = np.zeros((H, W), np.uint8)
+    parse[20:80, 15:50] = labels.CIHP.UPPER_CLOTHES
+    parse[25:85, 52:60] = labels.CIHP.RIGHT_ARM
+    person = np.random.default_rng(seed).integers(0, 256, (H, W, 3), dtype=np.uint8)
+    return parse, person, np.full((H, W, 3), GREEN, np.uint8), np.ones((H, W), bool)
+
+
+def _to_rgb(t: torch.Tensor) -> np.ndarray:
+    return ((t.permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()
+
+
 def test_at_the_photo_size_an_arm_under_the_warp_stays_the_photo_where_the_gate_is_closed():
     """A garment photo that covers everything lands on the arm beside the torso too. With the gate
     closed (0) the garment rule keeps the arm's own pixels; the old rule paints them (grey here)."""
-    h, w = 96, 72
-    parse = np.zeros((h, w), np.uint8)
-    parse[20:80, 15:50] = labels.CIHP.UPPER_CLOTHES
-    parse[25:85, 52:60] = labels.CIHP.RIGHT_ARM
-    person = np.random.default_rng(5).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    garment = np.full((h, w, 3), (20, 200, 90), np.uint8)
+    parse, person, garment, full_mask = _scene(5)
     arm = parse == labels.CIHP.RIGHT_ARM
-    full_mask = np.ones((h, w), bool)
-    pad = (12, 0, 12, 0)
+    pad, to_rgb = PAD, _to_rgb
     new = full_resolution(_out(0.0), pad, person, parse, garment, full_mask, keep_rule="garment")
     old = full_resolution(_out(0.0), pad, person, parse, garment, full_mask)
-    to_rgb = lambda t: ((t.permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()  # noqa: E731
     assert np.array_equal(to_rgb(new["tryon"])[arm], person[arm])
     assert (to_rgb(old["tryon"])[arm] == 128).all()  # the painted grey
     assert (new["sources"][0][torch.from_numpy(arm)] == 1).all()  # the kept photo made every arm pixel
@@ -111,7 +121,7 @@ def test_at_the_photo_size_an_arm_under_the_warp_stays_the_photo_where_the_gate_
     opened = to_rgb(
         full_resolution(_out(1.0), pad, person, parse, garment, full_mask, keep_rule="garment")["tryon"]
     )
-    assert (np.abs(opened[arm].astype(int) - (20, 200, 90)).max(axis=1) <= 1).all()
+    assert (np.abs(opened[arm].astype(int) - GREEN).max(axis=1) <= 1).all()
 
 
 def test_kept_gate_decides_each_kept_pixel_garment_or_photo():
@@ -165,22 +175,14 @@ def test_at_the_photo_size_the_kept_gate_leaves_no_garment_ghost_on_the_backgrou
     """A warp that spills over the background with the gate half open: the soft rule darkens the
     background (a ghost of the garment); with the gate decided at the photo's size the background is
     the photo's own (gate 0.3) or the garment (0.7), nothing in between."""
-    h, w = 96, 72
-    parse = np.zeros((h, w), np.uint8)
-    parse[20:80, 15:50] = labels.CIHP.UPPER_CLOTHES
-    person = np.random.default_rng(6).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    garment = np.full((h, w, 3), (20, 200, 90), np.uint8)
+    parse, person, garment, full_mask = _scene(6)
     background = parse == labels.CIHP.BACKGROUND
-    full_mask = np.ones((h, w), bool)
-    pad = (12, 0, 12, 0)
-    to_rgb = lambda t: ((t.permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()  # noqa: E731
-    run = lambda kg: to_rgb(  # noqa: E731
-        full_resolution(
-            _out(gate), pad, person, parse, garment, full_mask, keep_rule="garment", kept_gate=kg
-        )["tryon"]
-    )
-    decided, soft = run(0.5), run(0.0)
-    want = person[background] if gate < 0.5 else np.broadcast_to((20, 200, 90), person[background].shape)
+    decided, soft = (
+        _to_rgb(full_resolution(_out(gate), PAD, person, parse, garment, full_mask, "upper_body", True,
+                                "garment", kept_gate)["tryon"])
+        for kept_gate in (0.5, 0.0)
+    )  # fmt: skip
+    want = person[background] if gate < 0.5 else np.broadcast_to(GREEN, person[background].shape)
     assert (np.abs(decided[background].astype(int) - want).max(axis=1) <= 1).all()
-    mix = gate * np.array((20, 200, 90)) + (1 - gate) * person[background].astype(float)
+    mix = gate * np.array(GREEN) + (1 - gate) * person[background].astype(float)
     assert (np.abs(soft[background].astype(int) - mix).max(axis=1) <= 1.5).all()  # the ghost
