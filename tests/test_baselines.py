@@ -12,6 +12,7 @@ from tryon.data import labels
 from tryon.data.labels import CIHP
 from tryon.eval import baselines as B
 from tryon.eval.photo import FIGURES, edge_ssim, grey, photo_figures
+from tryon.eval.sources import SOURCES
 
 
 @pytest.fixture
@@ -147,6 +148,10 @@ def test_real_paired_on_the_shared_samples(shared_samples, tmp_path):
     for row in (real["paired"], real["synthetic_only"]):
         assert 0 <= row["face_ssim_net"] <= 1 and 0 <= row["warp_mask_iou"] <= 1
     assert set(real["real_training_gain"]) >= {"ssim_net", "garment_ssim", "warp_mask_iou"}
+    by_source = real["paired_by_source"]  # the shipped model's garment error, split by source
+    assert sum(by_source[f"l1_{s}"] for s in SOURCES) == pytest.approx(real["paired"]["l1"])
+    assert sum(by_source[f"share_{s}"] for s in SOURCES) == pytest.approx(1)
+    assert all("paired_by_source" not in rows for rows in real["by_group"].values())
     assert all(k.endswith("_pasted") for k in real["paired_pasted"])
     assert set(real["model_beats"]) == set(B.NAMES) and real["model_beats_sentence"]
     assert [g["group"] for g in extras["gallery"]][0] == "vitonhd" and len(extras["gallery"]) == 2

@@ -118,6 +118,8 @@ def test_try_on_has_the_photo_size_for_vitonhd_and_other_aspects(tmp_path):
         assert res.kept[parse == labels.CIHP.FACE].all()
         assert res.sources.shape == person.shape and res.sources.dtype == np.uint8  # what made each pixel
         assert (res.sources[res.kept] == (200, 200, 200)).all()  # kept pixels: the kept colour
+        assert res.weights.shape == (4, h, w) and np.allclose(res.weights.sum(0), 1, atol=1e-5)
+        assert np.allclose(res.weights[0][res.kept], 1)  # the weights behind the colours
 
 
 def test_trunk_pixels_are_the_photo_where_no_garment_lands():

@@ -130,6 +130,9 @@ class Result:
     #: uint8 [H, W, 3]: what made each pixel of ``network`` (:func:`tryon.infer.full_res.sources_rgb`:
     #: grey the kept photo, green the warped garment, blue the fill, red the painted image; trunk_compose only)
     sources: np.ndarray | None = None
+    #: float32 [4, H, W]: the weights behind ``sources`` (kept photo, warped garment, fill, painted image;
+    #: sum 1 in each pixel; :func:`tryon.eval.sources.error_by_source`; trunk_compose only)
+    weights: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,6 +263,7 @@ class TryOn:
             kept=None if full is None else full["keep"][0].numpy() >= 1,
             warped_mask=wmask.numpy(),
             sources=None if full is None else sources_rgb(full["sources"]),
+            weights=None if full is None else full["sources"].float().numpy(),
         )
 
     def __call__(self, person, garment, text, paste_back: bool = False, detail: bool = True, **kw) -> Result:

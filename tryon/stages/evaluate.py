@@ -14,6 +14,7 @@ verdict against its reference row (:func:`verdicts`: better / worse only when th
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from tryon.config import Params
 from tryon.data.dataset import TryOnDataset, UnpairedSynthetic
 from tryon.data.io import DataError
 from tryon.eval import metrics as ev
+from tryon.eval.sources import by_source_table  # noqa: F401 (06's notebook: stage.by_source_table)
 from tryon.stages.train import CodedDataset
 from tryon.train.loop import collate, to_device
 from tryon.train.step import forward_batch
@@ -375,7 +377,9 @@ def _means(rows: list[dict], ci: bool = False) -> dict:
     """Mean of each figure over ``rows`` (NaN-aware); with ``ci`` also ``<figure>_ci95``, a bootstrap
     95% interval over the pairs (:func:`tryon.eval.metrics.bootstrap_ci`)."""
     keys = list(rows[0].keys()) if rows else []
-    out: dict = {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
+    with warnings.catch_warnings():  # a figure NaN on every row (a source that makes nothing) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out: dict = {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
     if ci:
         out |= {f"{k}_ci95": ev.bootstrap_ci([r[k] for r in rows]) for k in keys}
     return out
@@ -469,8 +473,12 @@ def real_paired(
         else "not computed: the shipped model is the synthetic-only one (no real phase in 05_train)",
         "baselines": {n: _means(every[n]) for n in B.NAMES},
         "baselines_use_gt_region": list(B.USES_GT_REGION),
-        "by_group": {g: {n: _means(r) for n, r in d.items()} for g, d in rows.items()},
+        "by_group": {
+            g: {n: _means(r) for n, r in d.items() if n != "paired_by_source"} for g, d in rows.items()
+        },
     }
+    if "paired_by_source" in rows[next(iter(rows))]:  # trunk_compose: the garment error by source
+        out["paired_by_source"] = _means([f for g in rows.values() for f in g["paired_by_source"]])
     out["model_beats"] = beats(out["paired"], out["baselines"])
     out["model_beats_sentence"] = beats_sentence(out["paired"], out["baselines"], BEAT_FIGURES)
     if isinstance(out["synthetic_only"], dict):
@@ -489,6 +497,7 @@ def _real_pair(models: dict, rec, text: str | None = None) -> tuple[dict[str, np
     from tryon.eval import baselines as B
     from tryon.eval.face import face_ssim, neck_row
     from tryon.eval.photo import mask_iou, photo_figures
+    from tryon.eval.sources import error_by_source
     from tryon.infer.batch import read_pair
 
     shipped = models["paired"]
@@ -507,6 +516,8 @@ def _real_pair(models: dict, rec, text: str | None = None) -> tuple[dict[str, np
         if name == "paired":
             if res.sources is not None:
                 images["paired_sources"] = res.sources
+            if res.weights is not None:  # the garment error split by the source of each pixel
+                figures["paired_by_source"] = error_by_source(res.network, inp.person, region, res.weights)
             flat = model.predict(inp, detail=False).network  # the row without the full-resolution detail
             figures["paired_no_detail"] = photo_figures(flat, inp.person, region)
             images["paired_pasted"] = res.image

@@ -13,7 +13,8 @@ real test persons ``heldout``, read by nobody), ``data/02_encode``-``04_warp`` l
 pretrained stages, ``data/05_train`` is the run's own. Needs a ``dvc repro 04_warp`` first.
 
     python -m tryon.stages.realdev train NAME [05_train.KEY=VALUE ...]   # 10-13 min on 2 CPU cores
-    python -m tryon.stages.realdev eval NAME                             # one line of means, a CSV per pair
+    python -m tryon.stages.realdev eval NAME                             # one line of means, a CSV per pair,
+                                                                         # the garment error by source
 """
 
 from __future__ import annotations
@@ -120,7 +121,10 @@ def evaluate(run_dir: Path, samples: Path, tag: str = "") -> pd.DataFrame:
     rows = []
     for group, rec, text in records:
         _, fig = _real_pair(models, rec, text)
-        rows.append({"group": group, "person": rec.person_id, **{k: fig["paired"][k] for k in FIGURES}})
+        by_source = fig.get("paired_by_source", {})  # trunk_compose: the garment error by source
+        rows.append(
+            {"group": group, "person": rec.person_id, **{k: fig["paired"][k] for k in FIGURES}, **by_source}
+        )
     df = pd.DataFrame(rows)
     config.atomic_write_text(run_dir / f"eval{tag}.csv", df.to_csv(index=False))
     return df
@@ -172,9 +176,14 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 0
     df = evaluate(run_dir, paths.SHARED_SAMPLES, args.tag)
-    print(df.round(3).to_string(index=False))
+    print(df[["group", "person", *FIGURES]].round(3).to_string(index=False))
     means = " ".join(f"{k} {df[k].mean():.4f}" for k in FIGURES)
     print(f"{args.name}{args.tag}: {len(df)} real dev pairs, means: {means}")
+    if "share_warped" in df:
+        from tryon.eval.sources import by_source_table
+
+        print(f"{args.name}{args.tag}: the garment error by source (means over the pairs):")
+        print(by_source_table(df.drop(columns=["group", "person"]).mean().to_dict()).round(4).to_string())
     size = config.load_params(paths.ROOT / "params.yaml").base.image_size
     syn = " ".join(f"{k} {v:.4f}" for k, v in evaluate_synthetic(run_dir, size).items())
     print(f"{args.name}{args.tag}: synthetic dev, means: {syn}")
