@@ -25,7 +25,6 @@ from tryon.config import Params
 from tryon.data.dataset import TryOnDataset, UnpairedSynthetic
 from tryon.data.io import DataError
 from tryon.eval import metrics as ev
-from tryon.eval.sources import by_source_table  # noqa: F401 (06's notebook: stage.by_source_table)
 from tryon.stages.train import CodedDataset
 from tryon.train.loop import collate, to_device
 from tryon.train.step import forward_batch
@@ -477,8 +476,9 @@ def real_paired(
             g: {n: _means(r) for n, r in d.items() if n != "paired_by_source"} for g, d in rows.items()
         },
     }
-    if "paired_by_source" in rows[next(iter(rows))]:  # trunk_compose: the garment error by source
-        out["paired_by_source"] = _means([f for g in rows.values() for f in g["paired_by_source"]])
+    by_source = [f for d in rows.values() for f in d.get("paired_by_source", [])]  # trunk_compose only
+    if by_source:  # the garment error split by the source of each pixel
+        out["paired_by_source"] = _means(by_source)
     out["model_beats"] = beats(out["paired"], out["baselines"])
     out["model_beats_sentence"] = beats_sentence(out["paired"], out["baselines"], BEAT_FIGURES)
     if isinstance(out["synthetic_only"], dict):
