@@ -61,3 +61,15 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["eval", "nothing", "--dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "model.pt: not found" in err and "\n" not in err
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [("fill_ramp", "expected KEY=NUMBER"), ("fill_ramp=soft", "expected KEY=NUMBER")],
+)
+def test_eval_fusion_settings_must_be_numbers(tmp_path, capsys, setting, message):
+    from tryon.stages.realdev import main
+
+    assert main(["eval", "nothing", "--dir", str(tmp_path), "--fusion", setting]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --fusion") and message in err and "\n" not in err

@@ -52,3 +52,26 @@ def test_empty_region_and_bad_shapes():
     assert all(math.isnan(v) for v in error_by_source(output, photo, np.zeros_like(region), weights).values())
     with pytest.raises(ValueError, match=r"weights \(3, 40, 30\)"):
         error_by_source(output, photo, region, weights[:3])
+
+
+def test_sharpness_by_source():
+    """A source that copies the photo is as sharp as it (1); one that blurs it is below 1; a single
+    source everywhere gives photo_figures' sharpness ratio."""
+    from scipy import ndimage
+
+    _, photo, region, _ = _pair(2)
+    blurred = ndimage.uniform_filter(photo.astype(np.float64), size=(5, 5, 1)).round().astype(np.uint8)
+    output = photo.copy()
+    output[:, 15:] = blurred[:, 15:]
+    weights = np.zeros((4, *photo.shape[:2]))
+    weights[1, :, :10] = 1.0  # warped: an exact copy (away from the seam at column 15)
+    weights[3, :, 10:] = 1.0  # painted: the blurred half
+    got = error_by_source(output, photo, region, weights)
+    assert got["sharp_warped"] == pytest.approx(1.0)
+    assert got["sharp_painted"] < 0.7
+    assert math.isnan(got["sharp_fill"]) and math.isnan(got["sharp_kept"])
+    whole = np.zeros_like(weights)
+    whole[3] = 1.0
+    ratio = photo_figures(output, photo, region)["sharpness_ratio"]
+    assert error_by_source(output, photo, region, whole)["sharp_painted"] == pytest.approx(ratio)
+    assert by_source_table(got).loc["warped", "sharp"] == got["sharp_warped"]

@@ -15,6 +15,7 @@ pretrained stages, ``data/05_train`` is the run's own. Needs a ``dvc repro 04_wa
     python -m tryon.stages.realdev train NAME [05_train.KEY=VALUE ...]   # 10-13 min on 2 CPU cores
     python -m tryon.stages.realdev eval NAME                             # one line of means, a CSV per pair,
                                                                          # the garment error by source
+    python -m tryon.stages.realdev eval NAME --fusion fill_ramp=1 --tag _soft   # a photo-size setting
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from tryon import config, paths
 #: the per-pair figures :func:`evaluate` reports (:func:`tryon.eval.photo.photo_figures` + IoU)
 FIGURES = ("ssim_net", "garment_ssim", "garment_edge_ssim", "l1", "sharpness_ratio", "warp_mask_iou")
 DEFAULT_DIR = Path("/tmp/tryon-dev")
+#: the fusion's settings that act at the photo's size only, so ``eval --fusion KEY=VALUE`` may change them
+INFERENCE_SETTINGS = ("kept_gate", "fill_ramp")
 
 
 def dev_split(table: pd.DataFrame, n_dev: int = 9, seed: int = 0) -> pd.DataFrame:
@@ -103,9 +106,10 @@ def train(run_dir: Path, repo: Path, overrides: list[str], n_dev: int = 9, seed:
     return metrics
 
 
-def evaluate(run_dir: Path, samples: Path, tag: str = "") -> pd.DataFrame:
+def evaluate(run_dir: Path, samples: Path, tag: str = "", fusion: dict | None = None) -> pd.DataFrame:
     """The dev pairs through the run's model (stage 06's code): one row per pair, written to
-    ``eval<tag>.csv`` in the run's folder."""
+    ``eval<tag>.csv`` in the run's folder. ``fusion``: inference settings the fusion stores with its
+    architecture, set for this evaluation (``{"fill_ramp": 1.0, "kept_gate": 0.0}``: stop 29's rule)."""
     from tryon.infer.model import TryOn
     from tryon.stages.evaluate import _real_pair, real_test_records
 
@@ -118,6 +122,10 @@ def evaluate(run_dir: Path, samples: Path, tag: str = "") -> pd.DataFrame:
         raise FileNotFoundError(f"{samples}: the real samples are not there (the dev pairs are read from it)")
     records, _ = real_test_records(samples, run_dir / "data" / "01_prepare" / "real_split.csv")
     models = {"paired": TryOn(checkpoint, "cpu")}
+    for key, value in (fusion or {}).items():
+        if key not in INFERENCE_SETTINGS:
+            raise ValueError(f"--fusion {key}: expected one of {list(INFERENCE_SETTINGS)}")
+        setattr(models["paired"].model.fusion, key, float(value))
     rows = []
     for group, rec, text in records:
         _, fig = _real_pair(models, rec, text)
@@ -158,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-dev", type=int, default=9)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="", help="eval: suffix of the CSV name")
+    ap.add_argument(
+        "--fusion",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"eval: a photo-size setting of the fusion for this evaluation, one of {list(INFERENCE_SETTINGS)}",
+    )
     args = ap.parse_args(argv)
     try:
         return _run(args)
@@ -175,7 +190,8 @@ def _run(args: argparse.Namespace) -> int:
             f"{args.name}: trained in {m['seconds']} s + {real['seconds'] if isinstance(real, dict) else real}"
         )
         return 0
-    df = evaluate(run_dir, paths.SHARED_SAMPLES, args.tag)
+    fusion = dict(_key_value(kv) for kv in args.fusion)
+    df = evaluate(run_dir, paths.SHARED_SAMPLES, args.tag, fusion)
     print(df[["group", "person", *FIGURES]].round(3).to_string(index=False))
     means = " ".join(f"{k} {df[k].mean():.4f}" for k in FIGURES)
     print(f"{args.name}{args.tag}: {len(df)} real dev pairs, means: {means}")
@@ -188,6 +204,14 @@ def _run(args: argparse.Namespace) -> int:
     syn = " ".join(f"{k} {v:.4f}" for k, v in evaluate_synthetic(run_dir, size).items())
     print(f"{args.name}{args.tag}: synthetic dev, means: {syn}")
     return 0
+
+
+def _key_value(text: str) -> tuple[str, float]:
+    key, _, value = text.partition("=")
+    try:
+        return key, float(value)
+    except ValueError:
+        raise ValueError(f"--fusion {text}: expected KEY=NUMBER, e.g. fill_ramp=1") from None
 
 
 if __name__ == "__main__":
