@@ -186,3 +186,41 @@ def test_at_the_photo_size_the_kept_gate_leaves_no_garment_ghost_on_the_backgrou
     assert (np.abs(decided[background].astype(int) - want).max(axis=1) <= 1).all()
     mix = gate * np.array(GREEN) + (1 - gate) * person[background].astype(float)
     assert (np.abs(soft[background].astype(int) - mix).max(axis=1) <= 1.5).all()  # the ghost
+
+
+def test_fill_ramp_steepens_the_gate_about_one_half():
+    """``05_train.fusion_fill_ramp``: 1 leaves the gate as trained, 0 decides it, a width between is linear
+    over [0.5 - w/2, 0.5 + w/2]; out of [0, 1] it is refused; checkpoints before stop 30 build with 1."""
+    from tryon.nets.fusion import ramp
+
+    g = torch.tensor([0.0, 0.3, 0.45, 0.5, 0.55, 0.7, 1.0])
+    assert torch.equal(ramp(g, 1.0), g)
+    assert ramp(g, 0.0).tolist() == [0, 0, 0, 0, 1, 1, 1]
+    assert torch.allclose(ramp(g, 0.2), torch.tensor([0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0]))
+    assert build_fusion("trunk_compose", 8, keep="garment", fill=True).fill_ramp == 1.0
+    assert build_fusion("trunk_compose", 8, keep="garment", fill=True, fill_ramp=0.25).fill_ramp == 0.25
+    with pytest.raises(ValueError, match="fusion_fill_ramp"):
+        TrunkComposeFusion(8, keep="garment", fill_ramp=1.5)
+
+
+@pytest.mark.parametrize("fill_gate", [0.3, 0.7])
+def test_at_the_photo_size_a_decided_fill_gate_shows_the_texture_whole_or_the_painted_image(fill_gate):
+    """Where the warp misses the old garment (its left part: the garment mask holds only the right part
+    of the garment photo), the soft fill gate mixes the garment's texture (green) with the painted image
+    (grey 128); ``fill_ramp`` 0 shows the one or the other, never the lighter mix."""
+    parse, person, garment, full_mask = _scene(7)
+    mask = full_mask.copy()
+    mask[:, :36] = False  # identity grid: the person's columns < 36 land outside the garment mask
+    missed = (parse == labels.CIHP.UPPER_CLOTHES) & (np.arange(W) < 32)[None]
+    out = _out(0.0)
+    out["fill_gate"] = torch.full((1, 1, S, S), fill_gate)
+    decided, soft = (
+        full_resolution(out, PAD, person, parse, garment, mask, "upper_body", False, "garment", 0.5, width)
+        for width in (0.0, 1.0)
+    )
+    want = np.array(GREEN) if fill_gate > 0.5 else np.array([128, 128, 128])
+    assert (np.abs(_to_rgb(decided["tryon"])[missed].astype(int) - want).max(axis=1) <= 1).all()
+    mix = fill_gate * np.array(GREEN) + (1 - fill_gate) * 127.5
+    assert (np.abs(_to_rgb(soft["tryon"])[missed].astype(int) - mix).max(axis=1) <= 1.5).all()
+    fill_weight = decided["sources"][2][torch.from_numpy(missed)]
+    assert torch.equal(fill_weight, torch.full_like(fill_weight, float(fill_gate > 0.5)))

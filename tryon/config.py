@@ -245,6 +245,12 @@ class TrainConfig:
         le=0.99,
         doc="fusion_keep garment (ignored with warped_mask), tryon try-on at the photo's size: a kept pixel is the placed garment where the fusion's gate is above this and the photo elsewhere; 0 = the soft gate's mix (stop 27; training and the working-size evaluation compose softly); real dev (9 pairs, one model): SSIM 0.9505 -> 0.9546, garment SSIM 0.665 -> 0.668, edge SSIM 0.664 -> 0.671, sharpness 0.918 -> 0.929 at 0.5, the gate's own decision point (a paired pair never needs a kept pixel covered, so dev favours higher values by construction)",
     )
+    fusion_fill_ramp: float = _f(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        doc="trunk_compose with the fill, tryon try-on at the photo's size: the fill gate made steeper about 0.5, linear over this width (1 = as trained, 0 = decided: the garment's texture or the painted image, not a lighter mix); training and the working-size evaluation use the soft gate; real dev (9 pairs, one model), width 1 / 0.5 / 0: garment error 0.0777 / 0.0748 / 0.0748, sharpness 0.917 / 0.943 / 0.972, edge SSIM 0.674 / 0.670 / 0.666, garment SSIM 0.666 / 0.665 / 0.664 (the garment gate made as steep lost on every figure but sharpness)",
+    )
     style_mode: Literal["feature", "gram"] = _f("feature")
     vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
     vgg_size: int = _f(

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from tryon.data import labels, preprocess
 from tryon.geometry import erode, grid_into_mask, upsample_grid, warp
-from tryon.nets.fusion import compose, kept_alpha
+from tryon.nets.fusion import compose, kept_alpha, ramp
 
 
 def warp_full_resolution(
@@ -114,6 +114,7 @@ def full_resolution(
     detail: bool = True,
     keep_rule: str = "warped_mask",
     kept_gate: float = 0.0,
+    fill_ramp: float = 1.0,
 ) -> dict[str, torch.Tensor]:
     """``out``: the network's outputs for one pair at the working size (``grid`` [1, 2, S, S],
     ``gate`` and ``rendered``); ``pad``: the person photo's pad box (:func:`tryon.data.preprocess.square`).
@@ -121,7 +122,9 @@ def full_resolution(
     ``garment_mask`` bool [h, w], at their own sizes; ``keep_rule``: the fusion's
     (:func:`tryon.nets.fusion.compose`'s ``rule``); ``kept_gate`` (> 0, ``garment`` rule): a kept
     pixel is the placed garment where the gate, upsampled to the photo's size, is above it, and the
-    photo elsewhere (:func:`tryon.nets.fusion.kept_alpha`; the edge is decided at full resolution).
+    photo elsewhere (:func:`tryon.nets.fusion.kept_alpha`; the edge is decided at full resolution);
+    ``fill_ramp`` (< 1): the fill gate, upsampled, made steeper (:func:`tryon.nets.fusion.ramp`; 0 decides
+    it: the garment's texture or the painted image, not a lighter mix of both).
     Returns ``tryon``, ``warped`` [3, H, W] in
     [-1, 1] and ``warped_mask``, ``keep`` [1, H, W] in [0, 1], and ``sources`` [4, H, W]: the weight of
     the kept photo, the warped garment, the fill and the painted image in each pixel (sum 1)."""
@@ -141,7 +144,8 @@ def full_resolution(
     beta = filled = None
     if "fill_gate" in out:  # the fill source, at the photo's size too
         filled, has_core = fill_full_resolution(wf, out["grid"].shape[-1])
-        beta = up(out["fill_gate"]).clamp(0, 1) * (1 - wf["warped_mask"]) * (1 - protect) * has_core
+        fill_gate = ramp(up(out["fill_gate"]).clamp(0, 1), fill_ramp)
+        beta = fill_gate * (1 - wf["warped_mask"]) * (1 - protect) * has_core
     gate = up(out["gate"]).clamp(0, 1)
     alpha = gate * wf["warped_mask"]
     kept = (

@@ -226,6 +226,7 @@ class TryOn:
         if "gate" in out:  # trunk_compose: garment sampled and image composed at the photo's size
             rule = getattr(self.model.fusion, "keep", "warped_mask")
             gate = getattr(self.model.fusion, "kept_gate", 0.0)
+            fill_ramp = getattr(self.model.fusion, "fill_ramp", 1.0)
             full = full_resolution(
                 out,
                 pad,
@@ -237,6 +238,7 @@ class TryOn:
                 detail,
                 rule,
                 gate,
+                fill_ramp,
             )
         net = full["tryon"] if full is not None else back(out["tryon"])
         # the new garment may reach past the old silhouette, but only by GARMENT_REACH of the image

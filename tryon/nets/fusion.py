@@ -224,6 +224,24 @@ def kept_alpha(gate: torch.Tensor, warped_mask: torch.Tensor, threshold: float) 
     return (gate > threshold).to(gate.dtype) * warped_mask
 
 
+def ramp(gate: torch.Tensor, width: float) -> torch.Tensor:
+    """A gate made steeper about 0.5 (``05_train.fusion_fill_ramp``, the fill gate at the photo's size):
+    linear from 0 to 1 over ``[0.5 - width / 2, 0.5 + width / 2]``. ``width`` 1 returns the gate as
+    trained, 0 decides it (1 above 0.5, 0 elsewhere). A soft fill gate mixes the sharp garment texture
+    with the lighter 128-px painted image; a decided one shows the texture whole or not at all."""
+    if width >= 1:
+        return gate
+    if width <= 0:
+        return (gate > 0.5).to(gate.dtype)
+    return ((gate - 0.5) / width + 0.5).clamp(0, 1)
+
+
+def check_fill_ramp(width: float) -> None:
+    """``fill_ramp``: a width in [0, 1]."""
+    if not 0 <= width <= 1:
+        raise ValueError(f"fusion_fill_ramp: expected a width in [0, 1] (1 = the soft gate), got {width}")
+
+
 def check_kept_gate(kept_gate: float) -> None:
     """``kept_gate``: 0 (the soft gate) or a threshold in (0, 1)."""
     if not 0 <= kept_gate < 1:
@@ -234,7 +252,8 @@ class TrunkComposeFusion(nn.Module):
     """U-Net over [warped, warped_mask, contour, keep, keep_mask] -> (rendered RGB, alpha), then
     :func:`compose`: the photo's kept pixels stay, the network paints only what changes. ``kept_gate``
     (> 0, ``keep="garment"`` only) is stored with the architecture for the composition at the photo's
-    size (:func:`tryon.infer.full_res.full_resolution`); the module itself composes with the soft gate."""
+    size (:func:`tryon.infer.full_res.full_resolution`), as is ``fill_ramp`` (:func:`ramp`, for the fill
+    gate there); the module itself composes with the soft gates."""
 
     def __init__(
         self,
@@ -244,12 +263,15 @@ class TrunkComposeFusion(nn.Module):
         fill: bool = False,
         keep: str = "warped_mask",
         kept_gate: float = 0.0,
+        fill_ramp: float = 1.0,
     ):
         super().__init__()
         if keep not in KEEP_RULES:
             raise ValueError(f"keep rule: expected one of {list(KEEP_RULES)}, got {keep!r}")
         check_kept_gate(kept_gate)
+        check_fill_ramp(fill_ramp)
         self.colour, self.fill, self.keep, self.kept_gate = colour, fill, keep, kept_gate
+        self.fill_ramp = fill_ramp
         self.net = _UNet(3 + 1 + 3 + 3 + 1 + 3 * colour + 3 * fill, 4 + fill, base_channels, depth)
 
     def forward(
@@ -288,6 +310,7 @@ def build_fusion(
     fill: bool = False,
     keep: str = "warped_mask",
     kept_gate: float = 0.0,
+    fill_ramp: float = 1.0,
 ) -> nn.Module:
     """``kind``: ``trunk_compose`` (trunk map and background in and kept, learned garment composition),
     ``compose`` (learned composition mask, no trunk) or ``unet`` (direct encoder-decoder). ``colour``:
@@ -295,9 +318,10 @@ def build_fusion(
     where the warp misses is a third source (the module docstring; the composing kinds only); ``keep``:
     which kept pixels give way to the garment (:func:`compose`'s ``rule``; ``trunk_compose`` only, the
     others keep nothing). A checkpoint from before the rule was stored builds with ``warped_mask``;
-    ``kept_gate``: :class:`TrunkComposeFusion`'s (0, the soft gate, for checkpoints before stop 28)."""
+    ``kept_gate``: :class:`TrunkComposeFusion`'s (0, the soft gate, for checkpoints before stop 28);
+    ``fill_ramp``: its too (:func:`ramp`; 1, the soft fill gate, for checkpoints before stop 30)."""
     if kind == "trunk_compose":
-        return TrunkComposeFusion(base_channels, depth, colour, fill, keep, kept_gate)
+        return TrunkComposeFusion(base_channels, depth, colour, fill, keep, kept_gate, fill_ramp)
     if kind == "compose":
         return ComposeFusion(base_channels, depth, colour, fill)
     if kind == "unet":
