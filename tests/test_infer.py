@@ -208,6 +208,14 @@ def test_checkpoint_of_another_architecture(photo, tmp_path, capsys):
     _check_error(_args(ck, photo, out), out, capsys, str(ck), "do not match its architecture")
 
 
+def test_checkpoint_of_a_newer_version(photo, tmp_path, capsys):
+    """An architecture setting no constructor here takes (a checkpoint of a newer tryon) is named, not
+    reported as weights that do not fit."""
+    ck = _save_ckpt(tmp_path / "newer.pt", fusion={"gate_ramp": 0.5})
+    out = tmp_path / "o.png"
+    _check_error(_args(ck, photo, out), out, capsys, str(ck), "does not know", "gate_ramp", "newer version")
+
+
 def test_not_a_checkpoint(photo, tmp_path, capsys):
     ck = tmp_path / "junk.pt"
     ck.write_bytes(b"junk" * 100)

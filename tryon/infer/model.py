@@ -70,6 +70,16 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu"):
         )
     try:
         model = build_model(ck["architecture"])
+    except TypeError as e:  # a setting no constructor here takes: a checkpoint of a newer tryon
+        raise InferError(
+            f"{path}: its architecture holds a setting this tryon does not know ({str(e).splitlines()[0]}); "
+            "a checkpoint of a newer version?"
+        ) from None
+    except (KeyError, RuntimeError, ValueError):
+        raise InferError(
+            f"{path}: its architecture cannot be built (another stage's or a damaged file)"
+        ) from None
+    try:
         model.load_state_dict(ck["model"])
     except (KeyError, TypeError, RuntimeError, ValueError):
         raise InferError(
