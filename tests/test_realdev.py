@@ -65,11 +65,18 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("setting", "message"),
-    [("fill_ramp", "expected KEY=NUMBER"), ("fill_ramp=soft", "expected KEY=NUMBER")],
+    [
+        ("fill_ramp", "expected KEY=NUMBER"),
+        ("fill_ramp=soft", "expected KEY=NUMBER"),
+        ("gate=0.5", "expected one of ['kept_gate', 'fill_ramp']"),
+        ("fill_ramp=2", "expected a width in [0, 1]"),
+        ("kept_gate=1", "fusion_kept_gate"),
+    ],
 )
-def test_eval_fusion_settings_must_be_numbers(tmp_path, capsys, setting, message):
+def test_eval_fusion_settings_are_checked_before_the_model_is_read(tmp_path, capsys, setting, message):
     from tryon.stages.realdev import main
 
     assert main(["eval", "nothing", "--dir", str(tmp_path), "--fusion", setting]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: --fusion") and message in err and "\n" not in err
+    assert err.startswith("error: ") and message in err and "\n" not in err
+    assert "model.pt" not in err  # refused before the (missing) checkpoint is looked for

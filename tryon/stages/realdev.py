@@ -38,6 +38,18 @@ DEFAULT_DIR = Path("/tmp/tryon-dev")
 INFERENCE_SETTINGS = ("kept_gate", "fill_ramp")
 
 
+def check_fusion_settings(fusion: dict) -> None:
+    """``eval --fusion`` settings: known keys (:data:`INFERENCE_SETTINGS`) with values the fusion accepts
+    (:mod:`tryon.nets.fusion`'s own checks); a one-line ``ValueError`` otherwise."""
+    from tryon.nets.fusion import check_fill_ramp, check_kept_gate
+
+    checks = dict(zip(INFERENCE_SETTINGS, (check_kept_gate, check_fill_ramp), strict=True))
+    for key, value in fusion.items():
+        if key not in checks:
+            raise ValueError(f"--fusion {key}: expected one of {list(INFERENCE_SETTINGS)}")
+        checks[key](value)
+
+
 def dev_split(table: pd.DataFrame, n_dev: int = 9, seed: int = 0) -> pd.DataFrame:
     """The real split table with ``n_dev`` train persons (those with a paired pair; by (subset, person),
     shuffled with ``seed``) moved to ``test`` and the real test rows to ``heldout``. Every row of a picked
@@ -113,6 +125,7 @@ def evaluate(run_dir: Path, samples: Path, tag: str = "", fusion: dict | None = 
     from tryon.infer.model import TryOn
     from tryon.stages.evaluate import _real_pair, real_test_records
 
+    check_fusion_settings(fusion or {})
     checkpoint = run_dir / "data" / "05_train" / "model.pt"
     if not checkpoint.is_file():
         raise FileNotFoundError(
@@ -123,9 +136,7 @@ def evaluate(run_dir: Path, samples: Path, tag: str = "", fusion: dict | None = 
     records, _ = real_test_records(samples, run_dir / "data" / "01_prepare" / "real_split.csv")
     models = {"paired": TryOn(checkpoint, "cpu")}
     for key, value in (fusion or {}).items():
-        if key not in INFERENCE_SETTINGS:
-            raise ValueError(f"--fusion {key}: expected one of {list(INFERENCE_SETTINGS)}")
-        setattr(models["paired"].model.fusion, key, float(value))
+        setattr(models["paired"].model.fusion, key, value)
     rows = []
     for group, rec, text in records:
         _, fig = _real_pair(models, rec, text)
