@@ -80,3 +80,75 @@ def test_eval_fusion_settings_are_checked_before_the_model_is_read(tmp_path, cap
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
     assert "model.pt" not in err  # refused before the (missing) checkpoint is looked for
+
+
+def _run(path, name: str, figures: dict[str, list[float]], synthetic: dict | None = None):
+    """A fake evaluated run: ``eval.csv`` with 3 dev pairs (other figures at 0.5) and its synthetic JSON."""
+    import json
+
+    from tryon.stages.realdev import FIGURES
+
+    run = path / name
+    run.mkdir()
+    df = pd.DataFrame({"group": ["vitonhd"] * 3, "person": ["a", "b", "c"]})
+    for k in FIGURES:
+        df[k] = figures.get(k, [0.5] * 3)
+    df.to_csv(run / "eval.csv", index=False)
+    if synthetic is not None:
+        (run / "eval_synthetic.json").write_text(json.dumps(synthetic))
+    return run
+
+
+def test_compare_reads_a_difference_against_the_seed_spread(tmp_path):
+    from tryon.stages.realdev import compare
+
+    syn = {"ssim": 0.96, "identity_ssim": 0.98, "skin_l1": 0.35}
+    a = [
+        _run(tmp_path, "a0", {"warp_mask_iou": [0.6, 0.7, 0.8], "l1": [0.10, 0.08, 0.06]}, syn),
+        _run(
+            tmp_path,
+            "a1",
+            {"warp_mask_iou": [0.62, 0.72, 0.82], "l1": [0.11, 0.09, 0.07]},
+            syn | {"skin_l1": 0.37},
+        ),
+    ]
+    b = [
+        _run(tmp_path, "b0", {"warp_mask_iou": [0.7, 0.8, 0.7], "l1": [0.09, 0.09, 0.065], "sharpness_ratio": [3] * 3}, syn),
+        _run(tmp_path, "b1", {"warp_mask_iou": [0.7, 0.8, 0.7], "l1": [0.095, 0.08, 0.065], "sharpness_ratio": [3] * 3}, syn),
+    ]  # fmt: skip
+    t = compare(a, b)
+    iou, l1 = t.loc["warp_mask_iou"], t.loc["l1"]
+    assert iou["a"] == pytest.approx(0.71) and iou["a_spread"] == pytest.approx(0.02)
+    assert iou["b"] == pytest.approx(0.7333333, abs=1e-6) and iou["b_spread"] == pytest.approx(0.0)
+    assert iou["read"] == "B better" and iou["b_better_pairs"] == "2/3"  # pair c: 0.81 -> 0.70
+    # l1: A 0.085 (runs 0.08, 0.09), B 0.080833 (0.08167, 0.08): |diff| 0.0042 < A's spread 0.01
+    assert l1["diff"] == pytest.approx(-0.0041667, abs=1e-6) and l1["read"] == "within the seed spread"
+    assert l1["b_better_pairs"] == "1/3"  # lower is better: only pair a (0.105 -> 0.0925)
+    sharp = t.loc["sharpness_ratio"]  # B's 3.0 is farther from 1 than A's 0.5: worse although larger
+    assert sharp["read"] == "A better" and sharp["b_better_pairs"] == "0/3"
+    assert t.loc["skin_l1", "a"] == pytest.approx(0.36) and t.loc["skin_l1", "b_better_pairs"] == ""
+    assert t.loc["skin_l1", "read"] == "within the seed spread"  # 0.35 vs 0.36, A's spread 0.02
+    one = compare(a[:1], b[:1])
+    assert (one["read"] == "no seed spread").all() and one["a_spread"].isna().all()
+
+
+def test_compare_refuses_runs_of_other_pairs_or_not_evaluated(tmp_path, capsys):
+    from tryon.stages.realdev import compare, main
+
+    a = _run(tmp_path, "a", {})
+    b = _run(tmp_path, "b", {})
+    df = pd.read_csv(b / "eval.csv")
+    df.loc[2, "person"] = "z"
+    df.to_csv(b / "eval.csv", index=False)
+    with pytest.raises(ValueError, match="different dev pairs"):
+        compare([a], [b])
+    assert set(compare([a], [a]).index) == {"ssim_net", "garment_ssim", "garment_edge_ssim", "l1",
+                                            "sharpness_ratio", "warp_mask_iou"}  # no synthetic JSON: none  # fmt: skip
+    assert main(["compare", "a,missing", "b", "--dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "eval.csv: not found" in err and "missing" in err and "\n" not in err
+    assert main(["compare", "a", "--dir", str(tmp_path)]) == 2
+    assert "expected two recipes" in capsys.readouterr().err
+    assert main(["compare", "a", "a", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "A = a, B = a" in out and "no seed spread" in out

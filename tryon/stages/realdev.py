@@ -16,6 +16,12 @@ pretrained stages, ``data/05_train`` is the run's own. Needs a ``dvc repro 04_wa
     python -m tryon.stages.realdev eval NAME                             # one line of means, a CSV per pair,
                                                                          # the garment error by source
     python -m tryon.stages.realdev eval NAME --fusion fill_ramp=1 --tag _soft   # a photo-size setting
+    python -m tryon.stages.realdev compare base,base_s1 new,new_s1               # two recipes, each
+                                                                         # trained with one or more seeds
+
+A recipe's dev figures move from one training to the next (``base.seed``; stop 32, the shipped recipe
+trained with seeds 0 and 1: warp IoU 0.669 / 0.680, garment error 0.082 / 0.079, sharpness 0.991 /
+0.970), so ``compare`` reads a difference against that seed spread (:func:`compare`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ from tryon import config, paths
 #: the per-pair figures :func:`evaluate` reports (:func:`tryon.eval.photo.photo_figures` + IoU)
 FIGURES = ("ssim_net", "garment_ssim", "garment_edge_ssim", "l1", "sharpness_ratio", "warp_mask_iou")
 DEFAULT_DIR = Path("/tmp/tryon-dev")
+#: the synthetic dev figures :func:`evaluate_synthetic` returns, and which of them are lower-is-better
+SYNTHETIC = ("ssim", "identity_ssim", "skin_l1")
+LOWER = ("l1", "skin_l1")
 #: the fusion's settings that act at the photo's size only, so ``eval --fusion KEY=VALUE`` may change them
 INFERENCE_SETTINGS = ("kept_gate", "fill_ramp")
 
@@ -168,11 +177,76 @@ def evaluate_synthetic(run_dir: Path, image_size: int) -> dict[str, float]:
     return out
 
 
+def _better(figure: str, a: float, b: float) -> bool:
+    """Is ``a`` a better value of ``figure`` than ``b``? Lower for :data:`LOWER`, closer to 1 for the
+    sharpness ratio, higher for the others (stage 06's :func:`tryon.stages.evaluate.better`)."""
+    from tryon.stages.evaluate import better
+
+    return a < b if figure in LOWER else better(figure, a, b)
+
+
+def read_run(run_dir: Path, tag: str = "") -> tuple[pd.DataFrame, dict[str, float]]:
+    """A run's dev figures as ``eval`` wrote them: the per-pair table (``eval<tag>.csv``) and the synthetic
+    dev means (``eval<tag>_synthetic.json``; ``{}`` for a run evaluated before stop 32)."""
+    table = run_dir / f"eval{tag}.csv"
+    if not table.is_file():
+        raise FileNotFoundError(
+            f"{table}: not found (run: python -m tryon.stages.realdev eval {run_dir.name})"
+        )
+    df = pd.read_csv(table)
+    missing = [c for c in ("group", "person", *FIGURES) if c not in df]
+    if missing:
+        raise ValueError(f"{table}: expected the columns of realdev eval, missing {missing}")
+    syn = run_dir / f"eval{tag}_synthetic.json"
+    return df, json.loads(syn.read_text()) if syn.is_file() else {}
+
+
+def compare(runs_a: list[Path], runs_b: list[Path], tag: str = "") -> pd.DataFrame:
+    """Recipe B against recipe A, each given as one or more runs (the same recipe trained with other seeds)
+    evaluated on the same dev pairs. One row per figure (:data:`FIGURES`, then :data:`SYNTHETIC` where every
+    run has them): each recipe's mean (of its runs' means) and seed spread (max - min of its runs' means;
+    NaN with one run), ``diff`` (B - A), ``b_better_pairs`` (on how many dev pairs B is better, each pair's
+    figure averaged over a recipe's runs) and ``read``: ``B better`` / ``A better`` where the difference
+    is larger than both spreads, ``within the seed spread`` otherwise, ``no seed spread`` with one run a
+    side (a single training decides nothing: stop 30 saw ``real_jitter``'s sign flip between trainings)."""
+    a, b = [read_run(d, tag) for d in runs_a], [read_run(d, tag) for d in runs_b]
+    pairs = [tuple(zip(df["group"], df["person"], strict=True)) for df, _ in a + b]
+    if len(set(pairs)) != 1:
+        raise ValueError(
+            "compare: the runs were evaluated on different dev pairs (another --n-dev or --seed?)"
+        )
+    figures = list(FIGURES) + [k for k in SYNTHETIC if all(k in syn for _, syn in a + b)]
+    rows = []
+    for k in figures:
+        side = {}
+        for name, runs in (("a", a), ("b", b)):
+            means = np.array([syn[k] if k in SYNTHETIC else df[k].mean() for df, syn in runs])
+            per_pair = None if k in SYNTHETIC else np.mean([df[k].to_numpy() for df, _ in runs], axis=0)
+            side[name] = (means.mean(), np.ptp(means) if len(means) > 1 else np.nan, per_pair)
+        (ma, sa, pa), (mb, sb, pb) = side["a"], side["b"]
+        spread = np.nanmax([sa, sb]) if not (np.isnan(sa) and np.isnan(sb)) else np.nan
+        if np.isnan(spread):
+            read = "no seed spread"
+        elif abs(mb - ma) <= spread:
+            read = "within the seed spread"
+        else:
+            read = "B better" if _better(k, mb, ma) else "A better"
+        wins = "" if pa is None else f"{sum(_better(k, y, x) for x, y in zip(pa, pb, strict=True))}/{len(pa)}"
+        rows.append({"figure": k, "a": ma, "a_spread": sa, "b": mb, "b_spread": sb, "diff": mb - ma,
+                     "b_better_pairs": wins, "read": read})  # fmt: skip
+    return pd.DataFrame(rows).set_index("figure")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tryon.stages.realdev", description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", choices=("train", "eval"))
-    ap.add_argument("name", help=f"the run's folder under --dir ({DEFAULT_DIR})")
-    ap.add_argument("overrides", nargs="*", help="train: SECTION.KEY=VALUE params overrides")
+    ap.add_argument("command", choices=("train", "eval", "compare"))
+    ap.add_argument(
+        "name",
+        help=f"the run's folder under --dir ({DEFAULT_DIR}); compare: recipe A's runs, comma-separated",
+    )
+    ap.add_argument(
+        "overrides", nargs="*", help="train: SECTION.KEY=VALUE params overrides; compare: recipe B's runs"
+    )
     ap.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--n-dev", type=int, default=9)
     ap.add_argument("--seed", type=int, default=0)
@@ -193,6 +267,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "compare":
+        if len(args.overrides) != 1:
+            raise ValueError("compare: expected two recipes, e.g. compare base,base_s1 new,new_s1")
+        a, b = ([args.dir / n for n in arg.split(",") if n] for arg in (args.name, args.overrides[0]))
+        table = compare(a, b, args.tag)
+        print(f"A = {args.name}, B = {args.overrides[0]} (dev pairs; spread: max - min over a recipe's runs)")
+        print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+        return 0
     run_dir = args.dir / args.name
     if args.command == "train":
         m = train(run_dir, paths.ROOT, args.overrides, args.n_dev, args.seed)
@@ -212,7 +294,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{args.name}{args.tag}: the garment error by source (means over the pairs):")
         print(by_source_table(df.drop(columns=["group", "person"]).mean().to_dict()).round(4).to_string())
     size = config.load_params(paths.ROOT / "params.yaml").base.image_size
-    syn = " ".join(f"{k} {v:.4f}" for k, v in evaluate_synthetic(run_dir, size).items())
+    synthetic = evaluate_synthetic(run_dir, size)
+    config.atomic_write_text(run_dir / f"eval{args.tag}_synthetic.json", json.dumps(synthetic, indent=1))
+    syn = " ".join(f"{k} {v:.4f}" for k, v in synthetic.items())
     print(f"{args.name}{args.tag}: synthetic dev, means: {syn}")
     return 0
 
