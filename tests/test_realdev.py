@@ -152,3 +152,35 @@ def test_compare_refuses_runs_of_other_pairs_or_not_evaluated(tmp_path, capsys):
     assert main(["compare", "a", "a", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "A = a, B = a" in out and "no seed spread" in out
+
+
+def test_sharpness_split_tells_a_blurred_outline_from_a_blurred_texture():
+    import numpy as np
+    from scipy import ndimage
+
+    from tryon.stages.realdev import sharpness_split
+
+    rng = np.random.default_rng(0)
+    photo = np.full((80, 60, 3), 230, np.uint8)
+    garment = np.zeros((80, 60), bool)
+    garment[20:60, 15:45] = True
+    photo[garment] = rng.integers(40, 120, (garment.sum(), 1)).astype(np.uint8)  # a textured dark garment
+    assert sharpness_split(photo, photo, garment) == pytest.approx(
+        {
+            "sharp_inner": 1.0,
+            "sharp_edge": 1.0,
+            "edge_share": sharpness_split(photo, photo, garment)["edge_share"],
+        }
+    )
+    flat = photo.copy()
+    flat[ndimage.binary_erosion(garment, iterations=4)] = 80  # the texture gone, the outline kept
+    s = sharpness_split(flat, photo, garment)
+    assert s["sharp_inner"] < 0.2 and s["sharp_edge"] > 0.6
+    soft = ndimage.uniform_filter(photo.astype(float), size=(7, 7, 1)).round().astype(np.uint8)
+    core = ndimage.binary_erosion(garment, iterations=3)  # the interior's gradients need one pixel around it
+    soft[core] = photo[core]
+    s = sharpness_split(soft, photo, garment)  # the outline blurred, the texture kept
+    assert s["sharp_inner"] == pytest.approx(1.0) and s["sharp_edge"] < 0.8
+    assert 0 < s["edge_share"] < 1
+    empty = sharpness_split(photo, photo, np.zeros((80, 60), bool))
+    assert all(np.isnan(v) for v in empty.values())

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -127,10 +128,40 @@ def train(run_dir: Path, repo: Path, overrides: list[str], n_dev: int = 9, seed:
     return metrics
 
 
+def sharpness_split(
+    output: np.ndarray, photo: np.ndarray, garment: np.ndarray, band: int = 4
+) -> dict[str, float]:
+    """The sharpness ratio of :func:`tryon.eval.photo.photo_figures` (the output's mean Sobel gradient over
+    the photo's) on two parts of the photo's garment region ``garment`` bool [H, W]: ``sharp_edge``, the
+    band ``band`` pixels wide inside its border (the garment's outline against skin and background, where
+    the warp's placement decides), and ``sharp_inner``, the rest (the garment's own texture, folds,
+    prints); ``edge_share``: the band's part of the photo's gradient in the region. ``output``, ``photo``
+    uint8 [H, W, 3]. NaN for an empty part."""
+    from scipy import ndimage
+
+    from tryon.eval.photo import grey, sobel_magnitude
+
+    inner = ndimage.binary_erosion(garment, iterations=band)
+    edge = garment & ~inner
+    out, ref = sobel_magnitude(grey(output)), sobel_magnitude(grey(photo))
+
+    def ratio(part: np.ndarray) -> float:
+        return float(out[part].sum() / ref[part].sum()) if part.any() and ref[part].sum() > 0 else math.nan
+
+    total = ref[garment].sum()
+    return {
+        "sharp_inner": ratio(inner),
+        "sharp_edge": ratio(edge),
+        "edge_share": float(ref[edge].sum() / total) if total > 0 else math.nan,
+    }
+
+
 def evaluate(run_dir: Path, samples: Path, tag: str = "", fusion: dict | None = None) -> pd.DataFrame:
     """The dev pairs through the run's model (stage 06's code): one row per pair, written to
     ``eval<tag>.csv`` in the run's folder. ``fusion``: inference settings the fusion stores with its
     architecture, set for this evaluation (``{"fill_ramp": 1.0, "kept_gate": 0.0}``: stop 29's rule)."""
+    from tryon.data.labels import category_garment_mask
+    from tryon.infer.batch import read_pair
     from tryon.infer.model import TryOn
     from tryon.stages.evaluate import _real_pair, real_test_records
 
@@ -148,10 +179,20 @@ def evaluate(run_dir: Path, samples: Path, tag: str = "", fusion: dict | None = 
         setattr(models["paired"].model.fusion, key, value)
     rows = []
     for group, rec, text in records:
-        _, fig = _real_pair(models, rec, text)
+        images, fig = _real_pair(models, rec, text)
         by_source = fig.get("paired_by_source", {})  # trunk_compose: the garment error by source
+        _, gt_parse, _ = read_pair(models["paired"], rec, text=text or None)
+        split = sharpness_split(
+            images["paired"], images["person"], category_garment_mask(gt_parse, rec.category)
+        )
         rows.append(
-            {"group": group, "person": rec.person_id, **{k: fig["paired"][k] for k in FIGURES}, **by_source}
+            {
+                "group": group,
+                "person": rec.person_id,
+                **{k: fig["paired"][k] for k in FIGURES},
+                **split,
+                **by_source,
+            }
         )
     df = pd.DataFrame(rows)
     config.atomic_write_text(run_dir / f"eval{tag}.csv", df.to_csv(index=False))
@@ -288,6 +329,8 @@ def _run(args: argparse.Namespace) -> int:
     print(df[["group", "person", *FIGURES]].round(3).to_string(index=False))
     means = " ".join(f"{k} {df[k].mean():.4f}" for k in FIGURES)
     print(f"{args.name}{args.tag}: {len(df)} real dev pairs, means: {means}")
+    split = " ".join(f"{k} {df[k].mean():.4f}" for k in ("sharp_inner", "sharp_edge", "edge_share"))
+    print(f"{args.name}{args.tag}: the sharpness ratio inside the garment and on its 4-px edge band: {split}")
     if "share_warped" in df:
         from tryon.eval.sources import by_source_table
 
