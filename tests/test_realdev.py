@@ -184,3 +184,46 @@ def test_sharpness_split_tells_a_blurred_outline_from_a_blurred_texture():
     assert 0 < s["edge_share"] < 1
     empty = sharpness_split(photo, photo, np.zeros((80, 60), bool))
     assert all(np.isnan(v) for v in empty.values())
+
+
+def test_skin_not_kept_takes_the_arm_and_torso_skin_off_the_kept_region_and_restores_it():
+    import numpy as np
+
+    from tryon.data import labels
+    from tryon.data.labels import CIHP
+    from tryon.stages.realdev import skin_not_kept
+
+    parse = np.zeros((6, 4), np.uint8)  # background, a face, an arm, torso skin, upper clothes
+    parse[0, :] = CIHP.FACE
+    parse[1, :] = CIHP.LEFT_ARM
+    parse[2, :] = CIHP.TORSO_SKIN
+    parse[3:, :] = CIHP.UPPER_CLOTHES
+    parse[5, 0] = CIHP.BACKGROUND
+    before = labels.keep_mask(parse, "upper_body")
+    assert before[0].all() and before[1].all() and before[5, 0] and not before[3:5].any()
+    with skin_not_kept():
+        inside = labels.keep_mask(parse, "upper_body")
+        from tryon.data import preprocess  # the network's input reads it through the module too
+
+        assert preprocess.labels.keep_mask is labels.keep_mask
+    assert inside[0].all() and not inside[1].any() and not inside[2].any() and inside[5, 0]
+    assert (labels.keep_mask(parse, "upper_body") == before).all()  # restored on the way out
+    with pytest.raises(RuntimeError), skin_not_kept():
+        raise RuntimeError("an error inside")
+    assert (labels.keep_mask(parse, "upper_body") == before).all()  # restored after an error too
+
+
+def test_compare_reads_real_skin_l1_when_every_run_has_it(tmp_path):
+    from tryon.stages.realdev import compare
+
+    a = _run(tmp_path, "a", {})
+    b = _run(tmp_path, "b", {})
+    assert "real_skin_l1" not in compare([a], [b]).index
+    pd.DataFrame({"group": ["vitonhd"] * 2, "person": ["a", "b"], "skin_px": [900, 700],
+                  "real_skin_l1": [0.6, 0.7]}).to_csv(a / "eval_skin.csv", index=False)  # fmt: skip
+    assert "real_skin_l1" not in compare([a], [b]).index  # b has none
+    pd.DataFrame({"group": ["vitonhd"] * 2, "person": ["a", "b"], "skin_px": [900, 700],
+                  "real_skin_l1": [0.3, 0.8]}).to_csv(b / "eval_skin.csv", index=False)  # fmt: skip
+    row = compare([a], [b]).loc["real_skin_l1"]
+    assert row["a"] == pytest.approx(0.65) and row["b"] == pytest.approx(0.55)
+    assert row["b_better_pairs"] == "1/2"  # lower is better

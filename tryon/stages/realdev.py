@@ -27,6 +27,7 @@ trained with seeds 0 and 1: warp IoU 0.669 / 0.680, garment error 0.082 / 0.079,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -37,13 +38,16 @@ import pandas as pd
 import yaml
 
 from tryon import config, paths
+from tryon.data.labels import ARMS, CIHP
 
 #: the per-pair figures :func:`evaluate` reports (:func:`tryon.eval.photo.photo_figures` + IoU)
 FIGURES = ("ssim_net", "garment_ssim", "garment_edge_ssim", "l1", "sharpness_ratio", "warp_mask_iou")
 DEFAULT_DIR = Path("/tmp/tryon-dev")
 #: the synthetic dev figures :func:`evaluate_synthetic` returns, and which of them are lower-is-better
 SYNTHETIC = ("ssim", "identity_ssim", "skin_l1")
-LOWER = ("l1", "skin_l1")
+LOWER = ("l1", "skin_l1", "real_skin_l1")
+#: the photo's skin that :func:`skin_not_kept` takes off the kept region (as 05's ``skin_drop``)
+SKIN = (*ARMS, CIHP.TORSO_SKIN)
 #: the fusion's settings that act at the photo's size only, so ``eval --fusion KEY=VALUE`` may change them
 INFERENCE_SETTINGS = ("kept_gate", "fill_ramp")
 
@@ -199,6 +203,56 @@ def evaluate(run_dir: Path, samples: Path, tag: str = "", fusion: dict | None = 
     return df
 
 
+@contextlib.contextmanager
+def skin_not_kept():
+    """Within it, the fusion keeps no arm or torso skin of the photo (:func:`tryon.data.labels.keep_mask`
+    is replaced by one without :data:`SKIN`, for the network's input and the composition at the photo's
+    size alike), so it must paint that skin, as where a shorter garment uncovers it: what 05's
+    ``skin_drop`` trains (:func:`tryon.train.step.drop_skin`). A dev measurement only."""
+    from tryon.data import labels
+
+    kept = labels.keep_mask
+
+    def keep_mask(parse: np.ndarray, category: str = "upper_body") -> np.ndarray:
+        return kept(parse, category) & ~labels.isin(np.asarray(parse), SKIN)
+
+    labels.keep_mask = keep_mask
+    try:
+        yield
+    finally:
+        labels.keep_mask = kept
+
+
+def evaluate_skin(run_dir: Path, samples: Path, min_pixels: int = 500) -> pd.DataFrame:
+    """Real skin painting on the dev pairs: each paired pair tried on with its arm and torso skin not kept
+    (:func:`skin_not_kept`); ``real_skin_l1`` is the mean |output - photo| on those skin pixels (RGB, on
+    stage 06's [-1, 1] scale, as the synthetic ``skin_l1``): the photo is their truth. The real analogue
+    of the synthetic ``skin_l1``, which paired real pairs cannot measure otherwise (their old garment is
+    the new one, so a fusion that paints garment colour everywhere is not caught). Pairs with fewer than
+    ``min_pixels`` skin pixels are left out. Written to ``eval_skin.csv`` in the run's folder."""
+    from tryon.data import labels
+    from tryon.infer.batch import read_pair
+    from tryon.infer.model import TryOn
+    from tryon.stages.evaluate import real_test_records
+
+    records, _ = real_test_records(samples, run_dir / "data" / "01_prepare" / "real_split.csv")
+    model = TryOn(run_dir / "data" / "05_train" / "model.pt", "cpu")
+    rows = []
+    for group, rec, text in records:
+        inp, gt_parse, _ = read_pair(model, rec, text=text or None)
+        skin = labels.isin(gt_parse, SKIN)
+        if skin.sum() < min_pixels:
+            continue
+        with skin_not_kept():
+            out = model.predict(inp, paste_back=False).network
+        err = np.abs(out.astype(np.float64) - inp.person.astype(np.float64)) / 127.5
+        rows.append({"group": group, "person": rec.person_id, "skin_px": int(skin.sum()),
+                     "real_skin_l1": float(err[skin].mean())})  # fmt: skip
+    df = pd.DataFrame(rows, columns=["group", "person", "skin_px", "real_skin_l1"])
+    config.atomic_write_text(run_dir / "eval_skin.csv", df.to_csv(index=False))
+    return df
+
+
 def evaluate_synthetic(run_dir: Path, image_size: int) -> dict[str, float]:
     """The run's model on the synthetic **dev** split (stage 06's per-sample code): ``ssim`` and
     ``identity_ssim`` on the paired samples, ``skin_l1`` on the unpaired ones (each dev person in the next
@@ -227,8 +281,9 @@ def _better(figure: str, a: float, b: float) -> bool:
 
 
 def read_run(run_dir: Path, tag: str = "") -> tuple[pd.DataFrame, dict[str, float]]:
-    """A run's dev figures as ``eval`` wrote them: the per-pair table (``eval<tag>.csv``) and the synthetic
-    dev means (``eval<tag>_synthetic.json``; ``{}`` for a run evaluated before stop 32)."""
+    """A run's dev figures as ``eval`` wrote them: the per-pair table (``eval<tag>.csv``) and a dict of the
+    synthetic dev means (``eval<tag>_synthetic.json``) and the per-pair ``real_skin_l1``
+    (``eval_skin.csv``, :func:`evaluate_skin`); what a run evaluated before stop 32 lacks is left out."""
     table = run_dir / f"eval{tag}.csv"
     if not table.is_file():
         raise FileNotFoundError(
@@ -239,14 +294,18 @@ def read_run(run_dir: Path, tag: str = "") -> tuple[pd.DataFrame, dict[str, floa
     if missing:
         raise ValueError(f"{table}: expected the columns of realdev eval, missing {missing}")
     syn = run_dir / f"eval{tag}_synthetic.json"
-    return df, json.loads(syn.read_text()) if syn.is_file() else {}
+    extra = json.loads(syn.read_text()) if syn.is_file() else {}
+    skin = run_dir / "eval_skin.csv"  # evaluate_skin (stop 32 on): one figure per pair, its own pairs
+    if skin.is_file():
+        extra["real_skin_l1"] = pd.read_csv(skin)["real_skin_l1"].to_numpy()
+    return df, extra
 
 
 def compare(runs_a: list[Path], runs_b: list[Path], tag: str = "") -> pd.DataFrame:
     """Recipe B against recipe A, each given as one or more runs (the same recipe trained with other seeds)
-    evaluated on the same dev pairs. One row per figure (:data:`FIGURES`, then :data:`SYNTHETIC` where every
-    run has them): each recipe's mean (of its runs' means) and seed spread (max - min of its runs' means;
-    NaN with one run), ``diff`` (B - A), ``b_better_pairs`` (on how many dev pairs B is better, each pair's
+    evaluated on the same dev pairs. One row per figure (:data:`FIGURES`, then ``real_skin_l1`` and
+    :data:`SYNTHETIC` where every run has them): each recipe's mean (of its runs' means) and seed spread
+    (max - min of its runs' means; NaN with one run), ``diff`` (B - A), ``b_better_pairs`` (on how many dev pairs B is better, each pair's
     figure averaged over a recipe's runs) and ``read``: ``B better`` / ``A better`` where the difference
     is larger than both spreads, ``within the seed spread`` otherwise, ``no seed spread`` with one run a
     side (a single training decides nothing: stop 30 saw ``real_jitter``'s sign flip between trainings)."""
@@ -256,13 +315,16 @@ def compare(runs_a: list[Path], runs_b: list[Path], tag: str = "") -> pd.DataFra
         raise ValueError(
             "compare: the runs were evaluated on different dev pairs (another --n-dev or --seed?)"
         )
-    figures = list(FIGURES) + [k for k in SYNTHETIC if all(k in syn for _, syn in a + b)]
+    extra = [k for k in ("real_skin_l1", *SYNTHETIC) if all(k in x for _, x in a + b)]
+    if "real_skin_l1" in extra and len({len(x["real_skin_l1"]) for _, x in a + b}) != 1:
+        raise ValueError("compare: the runs' eval_skin.csv hold different pairs (evaluate them again)")
     rows = []
-    for k in figures:
+    for k in list(FIGURES) + extra:
         side = {}
         for name, runs in (("a", a), ("b", b)):
-            means = np.array([syn[k] if k in SYNTHETIC else df[k].mean() for df, syn in runs])
-            per_pair = None if k in SYNTHETIC else np.mean([df[k].to_numpy() for df, _ in runs], axis=0)
+            values = [df[k].to_numpy() if k in FIGURES else np.atleast_1d(x[k]) for df, x in runs]
+            means = np.array([v.mean() for v in values])
+            per_pair = None if k in SYNTHETIC else np.mean(values, axis=0)
             side[name] = (means.mean(), np.ptp(means) if len(means) > 1 else np.nan, per_pair)
         (ma, sa, pa), (mb, sb, pb) = side["a"], side["b"]
         spread = np.nanmax([sa, sb]) if not (np.isnan(sa) and np.isnan(sb)) else np.nan
@@ -337,6 +399,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{args.name}{args.tag}: the garment error by source (means over the pairs):")
         print(by_source_table(df.drop(columns=["group", "person"]).mean().to_dict()).round(4).to_string())
     size = config.load_params(paths.ROOT / "params.yaml").base.image_size
+    skin = evaluate_skin(run_dir, paths.SHARED_SAMPLES)
+    print(
+        f"{args.name}: real skin painted where the arm and torso skin is not kept, {len(skin)} dev pairs: "
+        f"real_skin_l1 {skin['real_skin_l1'].mean():.4f}"
+    )
     synthetic = evaluate_synthetic(run_dir, size)
     config.atomic_write_text(run_dir / f"eval{args.tag}_synthetic.json", json.dumps(synthetic, indent=1))
     syn = " ".join(f"{k} {v:.4f}" for k, v in synthetic.items())
