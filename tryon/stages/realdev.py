@@ -305,8 +305,8 @@ def compare(runs_a: list[Path], runs_b: list[Path], tag: str = "") -> pd.DataFra
     """Recipe B against recipe A, each given as one or more runs (the same recipe trained with other seeds)
     evaluated on the same dev pairs. One row per figure (:data:`FIGURES`, then ``real_skin_l1`` and
     :data:`SYNTHETIC` where every run has them): each recipe's mean (of its runs' means) and seed spread
-    (max - min of its runs' means; NaN with one run), ``diff`` (B - A), ``b_better_pairs`` (on how many dev pairs B is better, each pair's
-    figure averaged over a recipe's runs) and ``read``: ``B better`` / ``A better`` where the difference
+    (max - min of its runs' means; NaN with one run), ``diff`` (B - A), ``b_better_pairs`` (on how many
+    dev pairs B is better, each pair's figure averaged over a recipe's runs) and ``read``: ``B better`` / ``A better`` where the difference
     is larger than both spreads, ``within the seed spread`` otherwise, ``no seed spread`` with one run a
     side (a single training decides nothing: stop 30 saw ``real_jitter``'s sign flip between trainings)."""
     a, b = [read_run(d, tag) for d in runs_a], [read_run(d, tag) for d in runs_b]
