@@ -227,3 +227,6 @@ def test_compare_reads_real_skin_l1_when_every_run_has_it(tmp_path):
     row = compare([a], [b]).loc["real_skin_l1"]
     assert row["a"] == pytest.approx(0.65) and row["b"] == pytest.approx(0.55)
     assert row["b_better_pairs"] == "1/2"  # lower is better
+    for run in (a, b):  # an evaluation with a --tag reads the skin table of that tag only
+        (run / "eval_x.csv").write_text((run / "eval.csv").read_text())
+    assert "real_skin_l1" not in compare([a], [b], tag="_x").index

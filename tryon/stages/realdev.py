@@ -223,13 +223,16 @@ def skin_not_kept():
         labels.keep_mask = kept
 
 
-def evaluate_skin(run_dir: Path, samples: Path, min_pixels: int = 500) -> pd.DataFrame:
+def evaluate_skin(
+    run_dir: Path, samples: Path, tag: str = "", fusion: dict | None = None, min_pixels: int = 500
+) -> pd.DataFrame:
     """Real skin painting on the dev pairs: each paired pair tried on with its arm and torso skin not kept
     (:func:`skin_not_kept`); ``real_skin_l1`` is the mean |output - photo| on those skin pixels (RGB, on
     stage 06's [-1, 1] scale, as the synthetic ``skin_l1``): the photo is their truth. The real analogue
     of the synthetic ``skin_l1``, which paired real pairs cannot measure otherwise (their old garment is
     the new one, so a fusion that paints garment colour everywhere is not caught). Pairs with fewer than
-    ``min_pixels`` skin pixels are left out. Written to ``eval_skin.csv`` in the run's folder."""
+    ``min_pixels`` skin pixels are left out. ``fusion``: as :func:`evaluate`'s. Written to
+    ``eval_skin<tag>.csv`` in the run's folder."""
     from tryon.data import labels
     from tryon.infer.batch import read_pair
     from tryon.infer.model import TryOn
@@ -237,6 +240,8 @@ def evaluate_skin(run_dir: Path, samples: Path, min_pixels: int = 500) -> pd.Dat
 
     records, _ = real_test_records(samples, run_dir / "data" / "01_prepare" / "real_split.csv")
     model = TryOn(run_dir / "data" / "05_train" / "model.pt", "cpu")
+    for key, value in (fusion or {}).items():
+        setattr(model.model.fusion, key, value)
     rows = []
     for group, rec, text in records:
         inp, gt_parse, _ = read_pair(model, rec, text=text or None)
@@ -249,7 +254,7 @@ def evaluate_skin(run_dir: Path, samples: Path, min_pixels: int = 500) -> pd.Dat
         rows.append({"group": group, "person": rec.person_id, "skin_px": int(skin.sum()),
                      "real_skin_l1": float(err[skin].mean())})  # fmt: skip
     df = pd.DataFrame(rows, columns=["group", "person", "skin_px", "real_skin_l1"])
-    config.atomic_write_text(run_dir / "eval_skin.csv", df.to_csv(index=False))
+    config.atomic_write_text(run_dir / f"eval_skin{tag}.csv", df.to_csv(index=False))
     return df
 
 
@@ -283,7 +288,7 @@ def _better(figure: str, a: float, b: float) -> bool:
 def read_run(run_dir: Path, tag: str = "") -> tuple[pd.DataFrame, dict[str, float]]:
     """A run's dev figures as ``eval`` wrote them: the per-pair table (``eval<tag>.csv``) and a dict of the
     synthetic dev means (``eval<tag>_synthetic.json``) and the per-pair ``real_skin_l1``
-    (``eval_skin.csv``, :func:`evaluate_skin`); what a run evaluated before stop 32 lacks is left out."""
+    (``eval_skin<tag>.csv``, :func:`evaluate_skin`); what a run evaluated before stop 32 lacks is left out."""
     table = run_dir / f"eval{tag}.csv"
     if not table.is_file():
         raise FileNotFoundError(
@@ -295,7 +300,7 @@ def read_run(run_dir: Path, tag: str = "") -> tuple[pd.DataFrame, dict[str, floa
         raise ValueError(f"{table}: expected the columns of realdev eval, missing {missing}")
     syn = run_dir / f"eval{tag}_synthetic.json"
     extra = json.loads(syn.read_text()) if syn.is_file() else {}
-    skin = run_dir / "eval_skin.csv"  # evaluate_skin (stop 32 on): one figure per pair, its own pairs
+    skin = run_dir / f"eval_skin{tag}.csv"  # evaluate_skin (stop 32 on): one figure per pair, its own pairs
     if skin.is_file():
         extra["real_skin_l1"] = pd.read_csv(skin)["real_skin_l1"].to_numpy()
     return df, extra
@@ -306,8 +311,8 @@ def compare(runs_a: list[Path], runs_b: list[Path], tag: str = "") -> pd.DataFra
     evaluated on the same dev pairs. One row per figure (:data:`FIGURES`, then ``real_skin_l1`` and
     :data:`SYNTHETIC` where every run has them): each recipe's mean (of its runs' means) and seed spread
     (max - min of its runs' means; NaN with one run), ``diff`` (B - A), ``b_better_pairs`` (on how many
-    dev pairs B is better, each pair's figure averaged over a recipe's runs) and ``read``: ``B better`` / ``A better`` where the difference
-    is larger than both spreads, ``within the seed spread`` otherwise, ``no seed spread`` with one run a
+    dev pairs B is better, each pair's figure averaged over a recipe's runs) and ``read``: ``B better`` /
+    ``A better`` where the difference is larger than both spreads, ``within the seed spread`` otherwise, ``no seed spread`` with one run a
     side (a single training decides nothing: stop 30 saw ``real_jitter``'s sign flip between trainings)."""
     a, b = [read_run(d, tag) for d in runs_a], [read_run(d, tag) for d in runs_b]
     pairs = [tuple(zip(df["group"], df["person"], strict=True)) for df, _ in a + b]
@@ -317,7 +322,7 @@ def compare(runs_a: list[Path], runs_b: list[Path], tag: str = "") -> pd.DataFra
         )
     extra = [k for k in ("real_skin_l1", *SYNTHETIC) if all(k in x for _, x in a + b)]
     if "real_skin_l1" in extra and len({len(x["real_skin_l1"]) for _, x in a + b}) != 1:
-        raise ValueError("compare: the runs' eval_skin.csv hold different pairs (evaluate them again)")
+        raise ValueError(f"compare: the runs' eval_skin{tag}.csv hold different pairs (evaluate them again)")
     rows = []
     for k in list(FIGURES) + extra:
         side = {}
@@ -399,9 +404,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{args.name}{args.tag}: the garment error by source (means over the pairs):")
         print(by_source_table(df.drop(columns=["group", "person"]).mean().to_dict()).round(4).to_string())
     size = config.load_params(paths.ROOT / "params.yaml").base.image_size
-    skin = evaluate_skin(run_dir, paths.SHARED_SAMPLES)
+    skin = evaluate_skin(run_dir, paths.SHARED_SAMPLES, args.tag, fusion)
     print(
-        f"{args.name}: real skin painted where the arm and torso skin is not kept, {len(skin)} dev pairs: "
+        f"{args.name}{args.tag}: real skin painted where the arm and torso skin is not kept, {len(skin)} dev pairs: "
         f"real_skin_l1 {skin['real_skin_l1'].mean():.4f}"
     )
     synthetic = evaluate_synthetic(run_dir, size)
