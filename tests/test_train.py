@@ -169,3 +169,41 @@ def test_bench_step_gflop_counts_a_convolution_forward_and_its_weight_gradient()
     gflop = step_gflop(conv, lambda m, batch: {"total": m(batch["x"]).sum()}, b)
     assert gflop * 1e9 == pytest.approx(2 * (2 * 64 * 9))
     assert conv.weight.grad is None
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_amp_picks_bfloat16_on_a_cpu_that_has_it_and_float32_elsewhere(monkeypatch, native):
+    from tryon import runtime
+
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: native)
+    assert runtime.autocast_dtype("cpu", True) == (torch.bfloat16 if native else None)
+    assert runtime.autocast_dtype("cpu", False) is None
+    assert runtime.autocast_dtype("cuda", True) == torch.float16
+    text = runtime.precision_text("cpu", True)
+    assert text.startswith("bfloat16 autocast") if native else "no native bfloat16" in text
+    assert runtime.precision_text("cpu", False) == "float32 (amp off)"
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_fit_runs_the_step_in_the_amp_dtype_and_keeps_float32_weights(monkeypatch, native):
+    from tryon import runtime
+
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: native)  # bfloat16 is emulated where not native
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 3, 1)
+    )
+    seen = []
+
+    def step_fn(m, batch):
+        out = m(batch["x"])
+        seen.append(out.dtype)
+        loss = (out.float() - batch["x"]).abs().mean()
+        return {"l1": loss, "total": loss}
+
+    data = [{"x": torch.randn(3, 16, 16)} for _ in range(8)]
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    res = train.fit(model, step_fn, data, steps=20, batch_size=4, optimizer=opt, amp=True, progress=False)
+    assert set(seen) == {torch.bfloat16 if native else torch.float32}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert res.history[-1]["total"] < res.history[0]["total"], "the step still learns"

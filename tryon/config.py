@@ -261,7 +261,11 @@ class TrainConfig:
     ablation_steps: int = _f(
         100, ge=0, doc="steps of each trained ablation row (synthetic, same init/seed/schedule); 0 = none"
     )
-    amp: bool = _f(True, doc="mixed precision on CUDA (ignored on CPU)")
+    amp: bool = _f(
+        True,
+        doc="mixed precision: float16 on CUDA, bfloat16 on a CPU with native bfloat16 (AVX512-BF16 / AMX), "
+        "float32 on other CPUs (metrics: precision)",
+    )
     resume: bool = _f(False)
     checkpoint_every: int = _f(100, ge=1)
     log_every: int = _f(25, ge=1)

@@ -1,7 +1,9 @@
 """``tryon bench train``: training throughput of the full try-on network, forward and backward split.
 
 Measures, in one process, the default architecture (``params.yaml`` as shipped) and the full-scale one
-(``profiles/full.yaml``: 512x512, 6 transformer layers) on the CPU, and on CUDA when present. Inputs are
+(``profiles/full.yaml``: 512x512, 6 transformer layers) on the CPU, and on CUDA when present; the default
+on a CPU with native bfloat16 twice, float32 and bfloat16 autocast (what training runs there), side by
+side, with their ratio. Inputs are
 random tensors of the right shapes (the data pipeline is not timed). Prints a table of seconds per
 step (forward = network + loss terms, backward = gradients + optimiser step), samples per second and
 the floating-point work of one step (GFLOP, and GFLOP/s: a step near the cores' limit gets faster only
@@ -23,6 +25,8 @@ from tryon.nets.build import architecture, build_model
 from tryon.nets.vgg import build_vgg
 from tryon.train.step import loss_weights, make_step_fn
 
+#: steps :func:`time_steps` runs before timing (one left the bfloat16 step about 1.3x slow)
+WARMUP = 2
 CODE_DIM = 20  # the synthetic vocabulary's code length (11 body types + 4 builds + unknowns + 4)
 
 
@@ -56,20 +60,24 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def time_steps(params: config.Params, device: torch.device, batch: int, reps: int = 3) -> dict:
-    """Median seconds of forward (incl. losses) and backward (incl. optimiser step) over ``reps``."""
+def time_steps(
+    params: config.Params, device: torch.device, batch: int, reps: int = 3, amp: bool | None = None
+) -> dict:
+    """Median seconds of forward (incl. losses) and backward (incl. optimiser step) over ``reps``;
+    ``amp``: mixed precision as training uses it (:func:`tryon.runtime.autocast_dtype`; ``None``:
+    ``params.train.amp``)."""
     torch.manual_seed(0)
     model = build_model(architecture(params, CODE_DIM)).to(device)
     vgg = build_vgg("", layers=tuple(params.train.vgg_layers)).to(device)
     step_fn = make_step_fn(vgg, loss_weights(params), params.train.style_mode, params.train.vgg_size)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     b = fake_batch(batch, params.base.image_size, device)
-    use_amp = device.type == "cuda" and params.train.amp
+    dtype = runtime.autocast_dtype(device, params.train.amp if amp is None else amp)
     fwd, bwd = [], []
-    for i in range(reps + 1):  # the first step warms up and is not counted
+    for i in range(reps + WARMUP):  # not counted: the first steps build oneDNN's kernels
         _sync(device)
         t0 = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             terms = step_fn(model, b)
         _sync(device)
         t1 = time.perf_counter()
@@ -78,14 +86,15 @@ def time_steps(params: config.Params, device: torch.device, batch: int, reps: in
         opt.step()
         _sync(device)
         t2 = time.perf_counter()
-        if i:
+        if i >= WARMUP:
             fwd.append(t1 - t0)
             bwd.append(t2 - t1)
     f, bk = sorted(fwd)[len(fwd) // 2], sorted(bwd)[len(bwd) // 2]
     n_params = sum(p.numel() for p in model.parameters())
     gflop = step_gflop(model, step_fn, b)
     return {"fwd_s": f, "bwd_s": bk, "samples_per_s": batch / (f + bk), "params_M": n_params / 1e6,
-            "gflop": gflop, "gflop_per_s": gflop / (f + bk)}  # fmt: skip
+            "gflop": gflop, "gflop_per_s": gflop / (f + bk),
+            "precision": str(dtype or torch.float32).removeprefix("torch.")}  # fmt: skip
 
 
 def step_gflop(model, step_fn, b: dict) -> float:
@@ -123,7 +132,8 @@ def step_breakdown(params: config.Params, reps: int = 5, data=None, vocab=None) 
     code its texts; first reads: stage 05 memoises samples after them; random tensors and ``data`` 0
     without it), each sub-network's forward (hooks), each loss function (timed wrappers of
     the functions the step calls), the other terms and bookkeeping of the step, backward, optimiser.
-    The first step warms up and is not counted."""
+    The first step warms up and is not counted. The step runs in training's precision
+    (:func:`tryon.runtime.autocast_dtype` of ``05_train.amp``)."""
     from collections import defaultdict
 
     from tryon.train import step as step_mod
@@ -131,6 +141,7 @@ def step_breakdown(params: config.Params, reps: int = 5, data=None, vocab=None) 
 
     torch.manual_seed(0)
     device, batch = torch.device("cpu"), params.train.batch_size
+    dtype = runtime.autocast_dtype(device, params.train.amp)
     code_dim = vocab.code_dim if vocab is not None else CODE_DIM
     model = build_model(architecture(params, code_dim))
     vgg = build_vgg("", layers=tuple(params.train.vgg_layers))
@@ -171,7 +182,8 @@ def step_breakdown(params: config.Params, reps: int = 5, data=None, vocab=None) 
                 else fake
             )
             t1 = time.perf_counter()
-            terms = step_fn(model, b)
+            with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+                terms = step_fn(model, b)
             t2 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             terms["total"].backward()
@@ -204,7 +216,8 @@ def print_breakdown(params: config.Params, reps: int = 5) -> dict[str, float]:
     parts = step_breakdown(params, reps, data, v)
     total = sum(parts.values())
     print(
-        f"one training step, default profile, batch {params.train.batch_size}, CPU, mean of {reps}; data: {source}"
+        f"one training step, default profile, batch {params.train.batch_size}, CPU "
+        f"({runtime.precision_text('cpu', params.train.amp)}), mean of {reps}; data: {source}"
     )
     for p, sec in parts.items():
         print(f"  {p:<16}{sec:>8.4f} s {sec / total:>7.1%}")
@@ -226,20 +239,29 @@ def bench_train(reps: int = 3) -> list[dict]:
     if load["load_1min"] > load["cores"] / 2:
         print("warning: other work shared these cores in the last minute; every rate below may be low")
     print(
-        f"{'architecture':<28}{'device':<8}{'batch':>6}{'fwd s':>9}{'bwd s':>9}{'samples/s':>11}{'params M':>10}"
-        f"{'GFLOP':>8}{'GFLOP/s':>9}"
+        f"{'architecture':<28}{'device':<8}{'precision':<10}{'batch':>6}{'fwd s':>9}{'bwd s':>9}"
+        f"{'samples/s':>11}{'params M':>10}{'GFLOP':>8}{'GFLOP/s':>9}"
     )
     for name, p in (("default", default), ("full-scale (profiles/full)", full)):
         for dev in devices:
             batch = p.train.batch_size if (dev.type == "cuda" or name == "default") else 1
-            r = {"architecture": name, "device": dev.type, "batch": batch, "size": p.base.image_size,
-                 **time_steps(p, dev, batch, reps if name == "default" else 1)}  # fmt: skip
-            rows.append(r)
-            print(
-                f"{name:<28}{dev.type:<8}{batch:>6}{r['fwd_s']:>9.3f}{r['bwd_s']:>9.3f}"
-                f"{r['samples_per_s']:>11.2f}{r['params_M']:>10.2f}{r['gflop']:>8.1f}{r['gflop_per_s']:>9.1f}",
-                flush=True,
+            # the default profile on CPU: float32 (the step before mixed precision) beside what training runs
+            amps = (
+                (False, True) if name == "default" and runtime.autocast_dtype(dev, p.train.amp) else (None,)
             )
+            for amp in amps:
+                r = {"architecture": name, "device": dev.type, "batch": batch, "size": p.base.image_size,
+                     **time_steps(p, dev, batch, reps if name == "default" else 1, amp)}  # fmt: skip
+                rows.append(r)
+                print(
+                    f"{name:<28}{dev.type:<8}{r['precision']:<10}{batch:>6}{r['fwd_s']:>9.3f}{r['bwd_s']:>9.3f}"
+                    f"{r['samples_per_s']:>11.2f}{r['params_M']:>10.2f}{r['gflop']:>8.1f}{r['gflop_per_s']:>9.1f}",
+                    flush=True,
+                )
+            if len(amps) == 2:
+                before, after = rows[-2]["samples_per_s"], rows[-1]["samples_per_s"]
+                print(f"{'':<28}{dev.type:<8}mixed precision / float32, side by side: {after / before:.2f}x")
+    print(f"training's precision on this machine: {runtime.precision_text('cpu', default.train.amp)}")
     print(
         f"threads: {torch.get_num_threads()}; full-scale on CPU runs batch 1 (one timed step); GFLOP: one "
         "step, forward + losses + backward (convolutions, matmuls, attention), GFLOP/s: that over the step's time"

@@ -98,6 +98,7 @@ def train_rows(
             seed=seed,
             device=device,
             log_every=max(1, t.ablation_steps // 4),
+            amp=t.amp,
             progress=False,
             sampler=sampler,
         )

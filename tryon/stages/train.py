@@ -281,6 +281,7 @@ def _metrics(params: Params, result: FitResult, model, test_set, vgg, device, in
         "final_train_loss": result.history[-1] if result.history else None,
         "dev_loss": test_losses(model, test_set, _step_fn(params, vgg), device),
         "device": str(device),
+        "precision": runtime.precision_text(device, t.amp),
         "world_size": info.world_size,
         "vgg_weights": vgg.weights_source,
         "init": notes,

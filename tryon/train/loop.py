@@ -14,6 +14,9 @@ What it guarantees:
 * **Distributed data parallel** under ``torchrun`` (NCCL on CUDA, gloo on CPU): each rank takes its
   shard of the same global batch (a distributed sampler), gradients are averaged by DDP, and only rank
   0 writes checkpoints and logs.
+* **Mixed precision** with ``amp=True`` (:func:`tryon.runtime.autocast_dtype`): float16 autocast and a
+  gradient scaler on CUDA; bfloat16 autocast on a CPU that computes it natively (AVX512-BF16, AMX);
+  float32 on other CPUs. Weights, gradients and the optimiser stay float32.
 
 The engine knows nothing about try-on: the caller passes ``step_fn(model, batch) -> dict of named
 loss terms + "total"``.
@@ -36,6 +39,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from tryon import runtime
 from tryon.checkpoint import atomic_torch_save, load_checkpoint
 
 
@@ -237,15 +241,16 @@ def fit(
     last_path, best_path = (
         (Path(ckpt_dir) / "last.pt", Path(ckpt_dir) / "best.pt") if ckpt_dir else (None, None)
     )
-    use_amp = amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    amp_dtype = runtime.autocast_dtype(device, amp)  # float16 on CUDA, bfloat16 on a CPU that has it
+    use_amp = amp_dtype is not None
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
 
     start, history, best = _start_state(last_path, resume, info, device, model, optimizer, scheduler, scaler)
 
     def save(path: Path, step: int) -> None:
         if path is not None and info.is_main:
             extra = extra_state() if extra_state else {}
-            state = _train_state(model, optimizer, scheduler, scaler if use_amp else None)
+            state = _train_state(model, optimizer, scheduler, scaler if scaler.is_enabled() else None)
             atomic_torch_save({**state, "step": step, "history": history, "best": best, **extra}, path)
 
     bar = _progress_bar(steps, start) if progress and info.is_main else None
@@ -255,7 +260,7 @@ def fit(
     last_saved = last_path if (last_path is not None and last_path.is_file()) else None
     for step in range(start, steps):
         batch = to_device(collate([dataset[i] for i in sampler.indices(step)]), device)
-        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+        with torch.autocast(device_type=device.type, dtype=amp_dtype or torch.float32, enabled=use_amp):
             terms = step_fn(model, batch)
         _check_finite(terms, step, last_saved)
         _optimiser_step(terms["total"], optimizer, scaler, scheduler)
