@@ -50,6 +50,11 @@ def autocast_dtype(device: torch.device | str, amp: bool) -> torch.dtype | None:
     return None
 
 
+def autocast(device: torch.device | str, dtype: torch.dtype | None):
+    """The autocast context of a training step in ``dtype`` (:func:`autocast_dtype`'s; ``None``: off)."""
+    return torch.autocast(torch.device(device).type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
 def precision_text(device: torch.device | str, amp: bool) -> str:
     """What :func:`autocast_dtype` chose, in words, for metrics and reports."""
     dtype = autocast_dtype(device, amp)

@@ -77,7 +77,7 @@ def time_steps(
     for i in range(reps + WARMUP):  # not counted: the first steps build oneDNN's kernels
         _sync(device)
         t0 = time.perf_counter()
-        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        with runtime.autocast(device, dtype):
             terms = step_fn(model, b)
         _sync(device)
         t1 = time.perf_counter()
@@ -182,7 +182,7 @@ def step_breakdown(params: config.Params, reps: int = 5, data=None, vocab=None) 
                 else fake
             )
             t1 = time.perf_counter()
-            with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+            with runtime.autocast(device, dtype):
                 terms = step_fn(model, b)
             t2 = time.perf_counter()
             opt.zero_grad(set_to_none=True)

@@ -242,7 +242,6 @@ def fit(
         (Path(ckpt_dir) / "last.pt", Path(ckpt_dir) / "best.pt") if ckpt_dir else (None, None)
     )
     amp_dtype = runtime.autocast_dtype(device, amp)  # float16 on CUDA, bfloat16 on a CPU that has it
-    use_amp = amp_dtype is not None
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
 
     start, history, best = _start_state(last_path, resume, info, device, model, optimizer, scheduler, scaler)
@@ -260,7 +259,7 @@ def fit(
     last_saved = last_path if (last_path is not None and last_path.is_file()) else None
     for step in range(start, steps):
         batch = to_device(collate([dataset[i] for i in sampler.indices(step)]), device)
-        with torch.autocast(device_type=device.type, dtype=amp_dtype or torch.float32, enabled=use_amp):
+        with runtime.autocast(device, amp_dtype):
             terms = step_fn(model, batch)
         _check_finite(terms, step, last_saved)
         _optimiser_step(terms["total"], optimizer, scaler, scheduler)
