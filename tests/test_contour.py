@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tryon import runtime
 from tryon.nets.contour import ContourGenerator, build_contour_generator, levels_for
 
 
@@ -158,6 +159,7 @@ def test_stage_03_runs_end_to_end(prepared_root):
     assert (out / "model.pt").is_file() and (out / "history.json").is_file()
     assert metrics["steps"] == 3 and metrics["vgg_weights"] == "random(seed=0)"
     assert metrics["n_test_with_contour"] == 4
+    assert metrics["precision"] == runtime.precision_text("cpu", params.contour.amp)
     for k in ("silhouette_iou", "face_ssim", "hip_width_monotone_rate", "pear_v_flip_rate"):
         assert 0.0 <= metrics[k] <= 1.0 or k == "face_ssim" and -1.0 <= metrics[k] <= 1.0
     assert len(metrics["per_sample"]) == 4

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from tryon import geometry as G
+from tryon import runtime
 from tryon.nets.features import TwoStreamFeatures
 from tryon.nets.transformer import FeatureTransformer, sine_positional_encoding
 from tryon.nets.warp import WarpNet, build_warp_net
@@ -210,6 +211,25 @@ def test_evaluate_warp_gt_grid_model_scores_perfect():
     assert not math.isnan(s["flow_spread_ratio"])
 
 
+@pytest.mark.parametrize("amp", [True, False])
+def test_both_warps_train_in_the_precision_amp_asks_for(tmp_path, monkeypatch, amp):
+    from tryon.stages import warp as stage
+
+    seen = []
+    real_fit = stage.fit
+
+    def recording_fit(*a, **k):
+        seen.append(k.get("amp"))
+        return real_fit(*a, **k)
+
+    monkeypatch.setattr(stage, "fit", recording_fit)
+    p = _params(steps=1, batch_size=2, lambda_vgg=0.0, d_model=32, n_layers=1, n_heads=2, base_channels=8,
+                amp=amp)  # fmt: skip
+    data = _synthetic_batch(b=4, s=32)
+    stage.run(p, root=tmp_path, train_set=data, test_set=data[:2], device="cpu", progress=False)
+    assert seen == [amp, amp]  # the contour-guided warp and the trunk-guided ablation alike
+
+
 def test_run_trains_saves_and_writes_metrics(tmp_path):
     import json
 
@@ -240,6 +260,7 @@ def test_run_trains_saves_and_writes_metrics(tmp_path):
     for row in fair["rows"].values():
         assert row["epe_px"] >= 0 and 0 <= row["warp_mask_iou"] <= 1
     assert len(res["ablation"]["trunk_fit"].history) == 2
+    assert m["precision"] == runtime.precision_text("cpu", True)  # 04_warp.amp on by default
     p_off = _params(steps=1, batch_size=2, lambda_vgg=0.0, d_model=32, n_layers=1, n_heads=2, base_channels=8,
                     ablation_trunk=False)  # fmt: skip
     off = run(p_off, root=tmp_path / "off", train_set=data, test_set=data[:2], device="cpu", progress=False)

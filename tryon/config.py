@@ -126,6 +126,12 @@ class ContourConfig:
         32, ge=0, doc="L_style computed on images resized to this size (CPU cost); 0 = working size"
     )
     style_layers: list[str] = _f(["relu1_1", "relu2_1", "relu3_1"], doc="VGG19 ReLU taps of L_style")
+    amp: bool = _f(
+        True,
+        doc="mixed precision as in 05_train (float16 on CUDA, bfloat16 on a CPU with native bfloat16, "
+        "float32 elsewhere); dev, seeds 0 / 1: silhouette IoU 0.897 / 0.891 in float32, 0.894 / 0.893 in "
+        "bfloat16, training 1.13x faster",
+    )
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,12 @@ class WarpConfig:
     log_every: int = _f(50, ge=1)
     ablation_trunk: bool = _f(
         True, doc="also train a trunk-map-guided warp (same steps, seed, data): 06's fair ablation"
+    )
+    amp: bool = _f(
+        True,
+        doc="mixed precision as in 05_train (float16 on CUDA, bfloat16 on a CPU with native bfloat16, "
+        "float32 elsewhere), the trunk-guided ablation warp too; dev, seeds 0 / 1: mask IoU 0.905 / 0.907 "
+        "in float32, 0.903 / 0.907 in bfloat16 (EPE 1.60 / 1.60% and 1.60 / 1.58%), training 1.32x faster",
     )
 
 

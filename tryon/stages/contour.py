@@ -133,7 +133,7 @@ def run(params: Params, root: Path | None = None, progress: bool = True) -> dict
     result = fit(
         net, make_step_fn(vgg, weights, c.style_mode, c.style_size), train_set,
         steps=c.steps, batch_size=c.batch_size, optimizer=opt, seed=params.base.seed, device=device,
-        ckpt_dir=None, log_every=c.log_every, progress=progress,
+        ckpt_dir=None, log_every=c.log_every, progress=progress, amp=c.amp,
     )  # fmt: skip
     atomic_torch_save(
         {
@@ -154,6 +154,7 @@ def run(params: Params, root: Path | None = None, progress: bool = True) -> dict
         "train_seconds": round(result.seconds, 1),
         "eval_seconds": round(time.perf_counter() - t0, 1),
         "device": str(device),
+        "precision": runtime.precision_text(device, c.amp),
         "threads": torch.get_num_threads(),
         "final_train_loss": result.history[-1] if result.history else None,
         "vgg_weights": vgg.weights_source,

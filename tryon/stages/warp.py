@@ -299,6 +299,7 @@ def train_warp(
         log_every=cfg.log_every,
         progress=progress,
         on_log=on_log,
+        amp=cfg.amp,
     )
     result.vgg_source = vgg.weights_source if vgg is not None else "not used (lambda_vgg = 0)"
     return model.eval(), result
@@ -376,6 +377,7 @@ def run(
         "contour_source": cfg.contour_source,
         "matching": cfg.matching,
         "threads": torch.get_num_threads(),
+        "precision": runtime.precision_text(dev, cfg.amp),
         "vgg": result.vgg_source,
         "final_loss": {k: v for k, v in last.items() if k not in ("step", "lr")},
         "departures": departures(cfg),
