@@ -86,7 +86,7 @@ class PrepareConfig:
     garment_dir: str = _f("", doc="folder of real flat garment photos; '' = procedural garments")
     real_root: str = _f(
         "../shared/data/vton-samples",
-        doc="official VITON-HD / Dress Code folder, or the flat vton-samples layout; absent = no real parts",
+        doc="official VITON-HD / Dress Code folder, or flat vton-samples; absent = none",
     )
     real_test_fraction: float = _f(
         0.3, gt=0, le=0.9, doc="flat layout: test share of the persons, split per (subset, category)"
@@ -111,9 +111,7 @@ class EncodeConfig:
 class ContourConfig:
     """Stage 03_contour: pretrain text MLP + contour generator."""
 
-    steps: int = _f(
-        3000, ge=1, doc="dev silhouette IoU 0.895 at 3000 (CPU, batch 4; the count predates the dev split)"
-    )
+    steps: int = _f(3000, ge=1, doc="training steps")
     batch_size: int = _f(4, ge=1)
     lr: float = _f(1e-3, gt=0)
     base_channels: int = _f(16, ge=1, doc="first encoder width (16-32-64-128-256 in the method)")
@@ -127,10 +125,7 @@ class ContourConfig:
     )
     style_layers: list[str] = _f(["relu1_1", "relu2_1", "relu3_1"], doc="VGG19 ReLU taps of L_style")
     amp: bool = _f(
-        True,
-        doc="mixed precision as in 05_train (float16 on CUDA, bfloat16 on a CPU with native bfloat16, "
-        "float32 elsewhere); dev, seeds 0 / 1: silhouette IoU 0.897 / 0.891 in float32, 0.894 / 0.893 in "
-        "bfloat16, training 1.13x faster",
+        True, doc="mixed precision: float16 on CUDA, bfloat16 on a CPU with native bfloat16, else float32"
     )
 
 
@@ -151,28 +146,19 @@ class WarpConfig:
     contour_source: Literal["generated", "ground_truth", "trunk"] = _f(
         "ground_truth", doc="person side of the warp in training: GT or stage-03 contour, or the trunk map"
     )
-    steps: int = _f(
-        640,
-        ge=1,
-        doc="dev EPE 1.63% of the width, mask IoU 0.903 at 640 (CPU, batch 8; predates the dev split)",
-    )
+    steps: int = _f(640, ge=1, doc="training steps")
     batch_size: int = _f(8, ge=1)
     lr: float = _f(1e-3, gt=0)
     lr_schedule: Literal["constant", "cosine"] = _f("cosine", doc="cosine = anneal to 0 over the steps")
-    lambda_vgg: float = _f(0.0, ge=0, doc="VGG term of L_warp; 0 by default: ~5 s/step on 2 CPU cores")
+    lambda_vgg: float = _f(0.0, ge=0, doc="VGG term of L_warp; 0 = off (it costs ~5 s a step on 2 CPU cores)")
     lambda_mask: float = _f(2.0, ge=0)
-    lambda_flow: float = _f(1.0, ge=0, doc="GT-flow L1 (synthetic only; departure, see FINDINGS)")
+    lambda_flow: float = _f(1.0, ge=0, doc="ground-truth flow L1 (synthetic only; departure, docs/method.md)")
     vgg_weights: str = _f("")
     log_every: int = _f(50, ge=1)
     ablation_trunk: bool = _f(
         True, doc="also train a trunk-map-guided warp (same steps, seed, data): 06's fair ablation"
     )
-    amp: bool = _f(
-        True,
-        doc="mixed precision as in 05_train (float16 on CUDA, bfloat16 on a CPU with native bfloat16, "
-        "float32 elsewhere), the trunk-guided ablation warp too; dev, seeds 0 / 1: mask IoU 0.905 / 0.907 "
-        "in float32, 0.903 / 0.907 in bfloat16 (EPE 1.60 / 1.60% and 1.60 / 1.58%), training 1.29x faster",
-    )
+    amp: bool = _f(True, doc="mixed precision as 03_contour.amp, the trunk-guided ablation warp too")
 
 
 @dataclass(frozen=True)
@@ -191,39 +177,20 @@ class TrainConfig:
     lambda_style: float = _f(1.0, ge=0)
     lambda_warp: float = _f(1.0, ge=0)
     lambda_rec: float = _f(1.0, ge=0)
-    lambda_flow: float = _f(1.0, ge=0, doc="GT-flow L1 (synthetic only; departure, see FINDINGS)")
+    lambda_flow: float = _f(1.0, ge=0, doc="ground-truth flow L1 (synthetic only; departure, docs/method.md)")
     lambda_contour: float = _f(
         1.0, ge=0, doc="pixel L1 of the contour to the GT contour image (departure, as in 03)"
     )
     lambda_smooth: float = _f(0.1, ge=0, doc="flow smoothness on real pairs (no GT flow; departure)")
-    real_steps: int = _f(
-        600,
-        ge=0,
-        doc="steps of the real / mixed phase after the synthetic one; dev: real IoU 0.678 at 600, 0.633 at 300",
-    )
-    real_fraction: float = _f(
-        0.25,
-        gt=0,
-        le=1,
-        doc="real share of each batch in that phase; dev: synthetic EPE +5.5% at 0.25, +17% at 0.5",
-    )
+    real_steps: int = _f(600, ge=0, doc="steps of the real / mixed phase after the synthetic one")
+    real_fraction: float = _f(0.25, gt=0, le=1, doc="real share of each batch in that phase")
     real_lr: float = _f(5e-4, gt=0, doc="learning rate of that phase (cosine-annealed to 0)")
-    unpaired_fraction: float = _share(
-        "synthetic samples unpaired with rendered truth; dev skin_l1 0.436 at 0, 0.366 at 0.25 (100-step rows)"
-    )
-    skin_drop: float = _share(
-        "samples whose arm/torso skin the fusion paints; dev skin_l1 0.288 at 0.5 (+ unpaired 0.25), 0.283 at 1"
-    )
-    real_skin_drop: float = _share(
-        "skin_drop in that phase; dev, 600 steps: real IoU 0.678 / l1 0.122 at 0, 0.665 / 0.152 at 0.5 (skin_l1 0.307 / 0.261)"
-    )
-    real_lambda_warp: float = _f(
-        3.0, ge=0, doc="λ1 (L_warp) in that phase: dev-split warp IoU 0.65 at 1, 0.71 at 3 (200 steps)"
-    )
+    unpaired_fraction: float = _share("share of synthetic samples unpaired: another garment, truth rendered")
+    skin_drop: float = _share("share of samples whose arm/torso skin is not kept: the fusion must paint it")
+    real_skin_drop: float = _share("skin_drop in that phase")
+    real_lambda_warp: float = _f(3.0, ge=0, doc="λ1 (the weight of L_warp) in that phase")
     real_jitter: int = _f(
-        0,
-        ge=0,
-        doc="jittered copies of each real pair (and its mirror) in that phase; real dev (9 pairs), 3 copies: warp IoU 0.683 -> 0.704, sharpness 0.829 -> 0.886, garment error 0.110 -> 0.116, so 0",
+        0, ge=0, doc="jittered copies of each real pair (and its mirror) in that phase; 0 = none"
     )
     real_jitter_shift: float = _f(
         0.1,
@@ -239,29 +206,23 @@ class TrainConfig:
         doc="trunk_compose: trunk map in, its pixels kept (METHOD.md 2, 5); compose / unet: without it",
     )
     fusion_channels: int = _f(16, ge=4, doc="first width of the fusion U-Net")
-    fusion_colour: bool = _f(
-        True,
-        doc="the flat garment's mean colour is a fusion input too; real dev (9 pairs): garment error 0.122 at false, 0.110 at true",
-    )
-    fusion_fill: bool = _f(
-        True,
-        doc="the garment's texture where the warp misses is a third fusion source; real dev (9 pairs): garment error 0.110 at false, 0.082 at true (synthetic dev skin_l1 0.291 -> 0.315)",
-    )
+    fusion_colour: bool = _f(True, doc="the flat garment's mean colour is a fusion input too")
+    fusion_fill: bool = _f(True, doc="the garment's texture where the warp misses is a third fusion source")
     fusion_keep: Literal["garment", "warped_mask"] = _f(
         "garment",
-        doc="trunk_compose: a kept pixel (arm, trunk, background) gives way to the placed garment only (garment) or wherever the warped mask lands, painted there too (warped_mask, stops 16-26); real dev (9 pairs, python -m tryon.stages.realdev): garment SSIM 0.634 at warped_mask, 0.665 at garment; garment error 0.084, 0.078",
+        doc="garment: a kept pixel gives way to the placed garment only; warped_mask: where the warp lands",
     )
     fusion_kept_gate: float = _f(
         0.5,
         ge=0.0,
         le=0.99,
-        doc="fusion_keep garment (ignored with warped_mask), tryon try-on at the photo's size: a kept pixel is the placed garment where the fusion's gate is above this and the photo elsewhere; 0 = the soft gate's mix (stop 27; training and the working-size evaluation compose softly); real dev (9 pairs, one model): SSIM 0.9505 -> 0.9546, garment SSIM 0.665 -> 0.668, edge SSIM 0.664 -> 0.671, sharpness 0.918 -> 0.929 at 0.5, the gate's own decision point (a paired pair never needs a kept pixel covered, so dev favours higher values by construction)",
+        doc="photo-size try-on: a kept pixel is the garment where the gate exceeds this; 0 = soft mix",
     )
     fusion_fill_ramp: float = _f(
         0.0,
         ge=0.0,
         le=1.0,
-        doc="trunk_compose with the fill, tryon try-on at the photo's size: the fill gate made steeper about 0.5, linear over this width (1 = as trained, 0 = decided: the garment's texture or the painted image, not a lighter mix); training and the working-size evaluation use the soft gate; real dev (9 pairs, one model), width 1 / 0.5 / 0: garment error 0.0777 / 0.0748 / 0.0748, sharpness 0.917 / 0.943 / 0.972, edge SSIM 0.674 / 0.670 / 0.666, garment SSIM 0.666 / 0.665 / 0.664 (the garment gate made as steep lost on every figure but sharpness)",
+        doc="photo-size try-on: the fill gate's ramp width about 0.5 (1 = soft, as trained; 0 = decided)",
     )
     style_mode: Literal["feature", "gram"] = _f("feature")
     vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
@@ -274,10 +235,7 @@ class TrainConfig:
         100, ge=0, doc="steps of each trained ablation row (synthetic, same init/seed/schedule); 0 = none"
     )
     amp: bool = _f(
-        True,
-        doc="mixed precision: float16 on CUDA; bfloat16 on a CPU with native bfloat16 (AVX512-BF16 / AMX: a "
-        "step 1.39x, stage 05's training 1.20x faster; real dev, seeds 0 / 1, every figure within the seed "
-        "spread); float32 on other CPUs (metrics: precision)",
+        True, doc="mixed precision: float16 on CUDA, bfloat16 on a CPU with native bfloat16, else float32"
     )
     resume: bool = _f(False)
     checkpoint_every: int = _f(100, ge=1)
