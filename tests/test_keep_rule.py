@@ -1,6 +1,6 @@
 """Which kept pixels give way to the new garment (``05_train.fusion_keep``, issue #13): with ``garment``
 a kept pixel (an arm, the background) is the photo's unless the garment is placed on it; with
-``warped_mask`` (stops 16-26, older checkpoints) the painted image may replace it wherever the warped
+``warped_mask`` (checkpoints before commit 74a82c1) the painted image may replace it wherever the warped
 mask lands."""
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def test_at_the_photo_size_an_arm_under_the_warp_stays_the_photo_where_the_gate_
 
 
 def test_kept_gate_decides_each_kept_pixel_garment_or_photo():
-    """``05_train.fusion_kept_gate`` (stop 28): with the gate decided, a kept pixel is the placed garment
+    """``05_train.fusion_kept_gate``: with the gate decided, a kept pixel is the placed garment
     (gate above the threshold) or the photo, never the translucent mix that left a garment ghost over
     the background; the old garment's pixels are composed as before."""
     rendered, warped, photo, filled, gate, wm, km, fill_gate = _images(3)
@@ -156,7 +156,7 @@ def test_kept_gate_decides_each_kept_pixel_garment_or_photo():
 def test_fusion_stores_the_kept_gate_and_composes_softly_at_the_working_size():
     """The threshold travels with the architecture to the photo-size composition; the module itself
     (training, the working-size evaluation) keeps the soft gate, whose edge a 128-px decision would alias."""
-    assert build_fusion("trunk_compose", 8, keep="garment").kept_gate == 0.0  # checkpoints before stop 28
+    assert build_fusion("trunk_compose", 8, keep="garment").kept_gate == 0.0  # checkpoints before 7f1610f
     assert build_fusion("trunk_compose", 8, keep="garment", kept_gate=0.5).kept_gate == 0.5
     with pytest.raises(ValueError, match="fusion_kept_gate"):
         TrunkComposeFusion(8, keep="garment", kept_gate=1.0)
@@ -190,7 +190,7 @@ def test_at_the_photo_size_the_kept_gate_leaves_no_garment_ghost_on_the_backgrou
 
 def test_fill_ramp_steepens_the_gate_about_one_half():
     """``05_train.fusion_fill_ramp``: 1 leaves the gate as trained, 0 decides it, a width between is linear
-    over [0.5 - w/2, 0.5 + w/2]; out of [0, 1] it is refused; checkpoints before stop 30 build with 1."""
+    over [0.5 - w/2, 0.5 + w/2]; out of [0, 1] it is refused; checkpoints before fd737b2 build with 1."""
     from tryon.nets.fusion import ramp
 
     g = torch.tensor([0.0, 0.3, 0.45, 0.5, 0.55, 0.7, 1.0])

@@ -66,6 +66,6 @@ def error_by_source(output: np.ndarray, photo: np.ndarray, garment: np.ndarray, 
 def by_source_table(by_source: dict) -> pd.DataFrame:
     """:func:`error_by_source`'s figures (or their means over pairs, ``real.paired_by_source``) as a table:
     one row per source, columns :data:`COLUMNS` (``l1``: its part of the garment error). A figure missing
-    from ``by_source`` (``sharp``, before stop 30) is NaN."""
+    from ``by_source`` (``sharp``, before commit d1d6dc8) is NaN."""
     rows = [[by_source.get(f"{c}_{s}", math.nan) for c in COLUMNS] for s in SOURCES]
     return pd.DataFrame(rows, index=SOURCES, columns=list(COLUMNS))

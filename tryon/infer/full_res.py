@@ -11,9 +11,9 @@ kept region (:func:`tryon.data.labels.keep_mask`: trunk and background) comes fr
 full size; only the painted image (new skin, shading) is upsampled, plus, inside the garment, the
 warped print's detail above the working size (:func:`garment_detail`; ``detail=False`` leaves it out).
 Then :func:`tryon.nets.fusion.compose`, the same formula as in training (with the fusion's keep rule:
-a kept pixel gives way to the placed garment only, or, for checkpoints before stop 27, wherever the
-warped mask lands; and, since stop 28, a kept pixel decided by the gate at the photo's size: the
-garment or the photo, not a translucent mix), makes the image.
+a kept pixel gives way to the placed garment only, or, for checkpoints before commit 74a82c1, wherever
+the warped mask lands; and, since commit 7f1610f, a kept pixel decided by the gate at the photo's size:
+the garment or the photo, not a translucent mix), makes the image.
 """
 
 from __future__ import annotations

@@ -11,14 +11,14 @@ The patent leaves the module open ("an encoder-decoder network or a fixed functi
   :func:`tryon.data.labels.keep_mask`; METHOD.md steps 2 and 5), and the output keeps those pixels
   (face, hair, neck, arms, hands, the clothes not replaced, the background) except where the new
   garment is placed: ``r = alpha * warped + (1 - alpha) * keep`` on a kept pixel (``keep: garment``,
-  the default since stop 27) and ``r = alpha * warped + (1 - alpha) * rendered`` on the old garment's
-  pixels. The U-Net paints only what changes: the new garment's shading and the skin the old garment
-  hid. Until stop 26 (``keep: warped_mask``, what older checkpoints build) a kept pixel gave way
+  the default since commit 74a82c1) and ``r = alpha * warped + (1 - alpha) * rendered`` on the old
+  garment's pixels. The U-Net paints only what changes: the new garment's shading and the skin the old
+  garment hid. Before that (``keep: warped_mask``, what older checkpoints build) a kept pixel gave way
   wherever the warped mask landed, ``k = keep_mask * (1 - warped_mask)``, ``r = k * keep + (1 - k) *
   (alpha * warped + (1 - alpha) * rendered)``, so an arm under a stray piece of the warp was painted
   anew. :func:`compose` is the formula alone, so inference can apply it at the photo's own resolution
   (:mod:`tryon.infer.full_res`). With ``kept_gate`` (``05_train.fusion_kept_gate``, 0.5 by default
-  since stop 28) ``tryon try-on`` decides each kept pixel at the photo's size: the placed garment
+  since commit 7f1610f) ``tryon try-on`` decides each kept pixel at the photo's size: the placed garment
   where the upsampled gate is above ``kept_gate``, the photo elsewhere (:func:`kept_alpha`). The soft
   mix left a translucent ghost of the garment wherever the warped mask spilled over the background or
   an arm with a half-open gate. At the working size (training, and the synthetic evaluation) the
@@ -185,10 +185,10 @@ def compose(
     """The keeping composition (any resolution, all inputs at one size). Images [B, 3, H, W] in [-1, 1]
     (``keep``: the photo on ``keep_mask``), masks, ``alpha`` and ``beta`` [B, 1, H, W] in [0, 1].
 
-    - ``rule="warped_mask"`` (stops 16-26): ``k = keep_mask * (1 - warped_mask)``; ``tryon = k * keep +
-      (1 - k) * paint`` with :func:`paint`'s ``alpha * warped + (1 - alpha) * rendered`` (with ``beta`` and
-      ``filled``: the fill source too). Wherever the warped mask lands on a kept pixel, the painted
-      image may replace it.
+    - ``rule="warped_mask"`` (before commit 74a82c1): ``k = keep_mask * (1 - warped_mask)``;
+      ``tryon = k * keep + (1 - k) * paint`` with :func:`paint`'s ``alpha * warped + (1 - alpha) *
+      rendered`` (with ``beta`` and ``filled``: the fill source too). Wherever the warped mask lands on
+      a kept pixel, the painted image may replace it.
     - ``rule="garment"``: a kept pixel gives way to the garment only, ``alpha * warped + (1 - alpha) *
       keep``: where the warped mask lands on an arm beside the torso and the gate says "not garment",
       the arm stays the photo's instead of being painted anew. The old garment's pixels (``keep_mask``
@@ -318,8 +318,8 @@ def build_fusion(
     where the warp misses is a third source (the module docstring; the composing kinds only); ``keep``:
     which kept pixels give way to the garment (:func:`compose`'s ``rule``; ``trunk_compose`` only, the
     others keep nothing). A checkpoint from before the rule was stored builds with ``warped_mask``;
-    ``kept_gate``: :class:`TrunkComposeFusion`'s (0, the soft gate, for checkpoints before stop 28);
-    ``fill_ramp``: its too (:func:`ramp`; 1, the soft fill gate, for checkpoints before stop 30)."""
+    ``kept_gate``: :class:`TrunkComposeFusion`'s (0, the soft gate, for checkpoints before commit 7f1610f);
+    ``fill_ramp``: its too (:func:`ramp`; 1, the soft fill gate, for checkpoints before commit fd737b2)."""
     if kind == "trunk_compose":
         return TrunkComposeFusion(base_channels, depth, colour, fill, keep, kept_gate, fill_ramp)
     if kind == "compose":

@@ -19,9 +19,9 @@ pretrained stages, ``data/05_train`` is the run's own. Needs a ``dvc repro 04_wa
     python -m tryon.stages.realdev compare base,base_s1 new,new_s1               # two recipes, each
                                                                          # trained with one or more seeds
 
-A recipe's dev figures move from one training to the next (``base.seed``; stop 32, the shipped recipe
-trained with seeds 0 and 1: warp IoU 0.669 / 0.680, garment error 0.082 / 0.079, sharpness 0.991 /
-0.970), so ``compare`` reads a difference against that seed spread (:func:`compare`).
+A recipe's dev figures move from one training to the next (``base.seed``; at commit c9faa53 the
+shipped recipe trained with seeds 0 and 1 gave warp IoU 0.669 / 0.680, garment error 0.082 / 0.079,
+sharpness 0.991 / 0.970), so ``compare`` reads a difference against that seed spread (:func:`compare`).
 """
 
 from __future__ import annotations
@@ -163,7 +163,8 @@ def sharpness_split(
 def evaluate(run_dir: Path, samples: Path, tag: str = "", fusion: dict | None = None) -> pd.DataFrame:
     """The dev pairs through the run's model (stage 06's code): one row per pair, written to
     ``eval<tag>.csv`` in the run's folder. ``fusion``: inference settings the fusion stores with its
-    architecture, set for this evaluation (``{"fill_ramp": 1.0, "kept_gate": 0.0}``: stop 29's rule)."""
+    architecture, set for this evaluation (``{"fill_ramp": 1.0, "kept_gate": 0.0}``: both gates soft,
+    as trained)."""
     from tryon.data.labels import category_garment_mask
     from tryon.infer.batch import read_pair
     from tryon.infer.model import TryOn
@@ -288,7 +289,7 @@ def _better(figure: str, a: float, b: float) -> bool:
 def read_run(run_dir: Path, tag: str = "") -> tuple[pd.DataFrame, dict[str, float]]:
     """A run's dev figures as ``eval`` wrote them: the per-pair table (``eval<tag>.csv``) and a dict of the
     synthetic dev means (``eval<tag>_synthetic.json``) and the per-pair ``real_skin_l1``
-    (``eval_skin<tag>.csv``, :func:`evaluate_skin`); what a run evaluated before stop 32 lacks is left out."""
+    (``eval_skin<tag>.csv``, :func:`evaluate_skin`); what an older run's evaluation lacks is left out."""
     table = run_dir / f"eval{tag}.csv"
     if not table.is_file():
         raise FileNotFoundError(
@@ -300,7 +301,7 @@ def read_run(run_dir: Path, tag: str = "") -> tuple[pd.DataFrame, dict[str, floa
         raise ValueError(f"{table}: expected the columns of realdev eval, missing {missing}")
     syn = run_dir / f"eval{tag}_synthetic.json"
     extra = json.loads(syn.read_text()) if syn.is_file() else {}
-    skin = run_dir / f"eval_skin{tag}.csv"  # evaluate_skin (stop 32 on): one figure per pair, its own pairs
+    skin = run_dir / f"eval_skin{tag}.csv"  # evaluate_skin: one figure per pair (older runs lack it)
     if skin.is_file():
         extra["real_skin_l1"] = pd.read_csv(skin)["real_skin_l1"].to_numpy()
     return df, extra
@@ -313,7 +314,7 @@ def compare(runs_a: list[Path], runs_b: list[Path], tag: str = "") -> pd.DataFra
     (max - min of its runs' means; NaN with one run), ``diff`` (B - A), ``b_better_pairs`` (on how many
     dev pairs B is better, each pair's figure averaged over a recipe's runs) and ``read``: ``B better`` /
     ``A better`` where the difference is larger than both spreads, ``within the seed spread`` otherwise, ``no seed spread`` with one run a
-    side (a single training decides nothing: stop 30 saw ``real_jitter``'s sign flip between trainings)."""
+    side (a single training decides nothing: ``real_jitter``'s gain changed sign between two trainings)."""
     a, b = [read_run(d, tag) for d in runs_a], [read_run(d, tag) for d in runs_b]
     pairs = [tuple(zip(df["group"], df["person"], strict=True)) for df, _ in a + b]
     if len(set(pairs)) != 1:
