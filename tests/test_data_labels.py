@@ -30,10 +30,12 @@ def _toy_parse():
     return p
 
 
-def test_trunk_keeps_face_neck_hands_and_removes_garment_and_upper_arm():
+def test_trunk_keeps_face_hands_and_lower_body_removes_garment_neck_and_upper_arm():
     p = _toy_parse()
     m = labels.trunk_mask(p)
-    assert m[p == CIHP.FACE].all() and m[p == CIHP.TORSO_SKIN].all() and m[p == CIHP.PANTS].all()
+    assert m[p == CIHP.FACE].all() and m[35:38, 9:21].all()  # the face and the trousers away from the top
+    assert not m[p == CIHP.TORSO_SKIN].any(), "the neck is part of the garment-agnostic region"
+    assert not m[25, 9:21].any(), "the trousers' top edge is within the margin (a longer top may cover it)"
     assert not m[p == CIHP.UPPER_CLOTHES].any() and not m[p == CIHP.BACKGROUND].any()
     arm = p == CIHP.RIGHT_ARM
     assert m[29, 4:8].all() and m[28:30, 4:8].mean() > 0.8  # hand (distal end) kept
@@ -45,6 +47,36 @@ def test_trunk_keeps_face_neck_hands_and_removes_garment_and_upper_arm():
     # torso mask helpers accept torch too
     t = torch.from_numpy(p.astype(np.int64))
     assert torch.equal(labels.garment_mask(t), torch.from_numpy(labels.garment_mask(p)))
+
+
+def _dressed(top: str) -> np.ndarray:
+    """One body (head, neck, shoulders, arms, trousers) in a camisole or in a short-sleeved tee."""
+    p = np.zeros((80, 60), np.uint8)
+    p[4:16, 24:36] = CIHP.FACE
+    p[16:22, 18:42] = CIHP.TORSO_SKIN  # neck and shoulders
+    p[22:48, 18:42] = CIHP.TORSO_SKIN
+    p[18:60, 10:18] = CIHP.RIGHT_ARM
+    p[18:60, 42:50] = CIHP.LEFT_ARM
+    p[48:78, 18:42] = CIHP.PANTS
+    if top == "camisole":
+        p[24:48, 20:40] = CIHP.UPPER_CLOTHES
+    else:  # a tee: shoulders covered, sleeves to mid upper arm
+        p[18:48, 18:42] = CIHP.UPPER_CLOTHES
+        p[18:30, 10:18] = p[18:30, 42:50] = CIHP.UPPER_CLOTHES
+    return p
+
+
+def test_agnostic_region_does_not_show_the_old_garments_outline():
+    """The same body in a camisole and in a tee: the person representation (trunk map, kept pixels) is the
+    same, so a network cannot read the old garment's cut from it."""
+    cami, tee = _dressed("camisole"), _dressed("tee")
+    assert (labels.garment_mask(cami) != labels.garment_mask(tee)).sum() > 300
+    assert (labels.agnostic_region(cami) == labels.agnostic_region(tee)).all()
+    assert (labels.trunk_mask(cami) == labels.trunk_mask(tee)).all()
+    assert (labels.keep_mask(cami) == labels.keep_mask(tee)).all()
+    region = labels.agnostic_region(cami)
+    assert not region[cami == CIHP.FACE].any() and region[cami == CIHP.TORSO_SKIN].all()
+    assert labels.keep_mask(cami)[0].all(), "the background away from the body is kept"
 
 
 def test_trunk_map_multiplies_person():
@@ -88,21 +120,19 @@ def test_preprocess_person_keys_and_ranges():
     assert out["person"][:, :, :2].eq(-1).all()  # zero-padded side is black (-1 after normalising)
 
 
-def test_keep_mask_is_the_trunk_mask_plus_the_background_and_the_arms():
-    """The fusion keeps the trunk regions, the background and the arm skin; the replaced garment is
-    not kept."""
-    from tryon.data.labels import CIHP, keep_mask, trunk_mask
+def test_keep_mask_is_everything_outside_the_agnostic_region():
+    """The fusion keeps what no upper garment covers (face, lower body, the background away from the
+    body); the old garment, the arms and the margin around them are painted."""
+    from tryon.data.labels import CIHP, agnostic_region, keep_mask, trunk_mask
 
-    parse = np.array(
-        [[CIHP.BACKGROUND, CIHP.FACE, CIHP.UPPER_CLOTHES], [CIHP.UPPER_CLOTHES, CIHP.PANTS, CIHP.BACKGROUND]],
-        dtype=np.uint8,
-    )
-    keep = keep_mask(parse, "upper_body")
-    assert keep.tolist() == [[True, True, False], [False, True, True]]
-    assert (keep == (trunk_mask(parse, "upper_body") | (parse == CIHP.BACKGROUND))).all()
-    arm = np.full((3, 3), CIHP.LEFT_ARM, np.uint8)
-    assert keep_mask(arm, "upper_body").all() and not trunk_mask(arm, "upper_body").all()
-    assert not trunk_mask(parse, "upper_body")[0, 0]  # the trunk map itself removes the background
+    p = _toy_parse()
+    keep = keep_mask(p, "upper_body")
+    assert (keep == ~agnostic_region(p, "upper_body")).all()
+    assert keep[p == CIHP.FACE].all() and keep[0].all() and keep[35:38, 9:21].all()
+    assert not keep[p == CIHP.UPPER_CLOTHES].any() and not keep[10:14, 4:8].any()
+    assert (trunk_mask(p, "upper_body") == (keep & (p != CIHP.BACKGROUND))).all()
+    low = keep_mask(p, "lower_body")  # a lower garment keeps the arms and the background as before
+    assert (low == (trunk_mask(p, "lower_body") | np.isin(p, [CIHP.BACKGROUND, *labels.ARMS]))).all()
 
 
 def test_protect_mask_keeps_the_garment_off_the_head_feet_and_the_other_category():

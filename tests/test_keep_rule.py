@@ -106,18 +106,21 @@ def _to_rgb(t: torch.Tensor) -> np.ndarray:
     return ((t.permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()
 
 
-def test_at_the_photo_size_an_arm_under_the_warp_stays_the_photo_where_the_gate_is_closed():
-    """A garment photo that covers everything lands on the arm beside the torso too. With the gate
-    closed (0) the garment rule keeps the arm's own pixels; the old rule paints them (grey here)."""
+def test_at_the_photo_size_a_kept_pixel_under_the_warp_stays_the_photo_where_the_gate_is_closed():
+    """A garment photo that covers everything lands on the kept background away from the body too. With the
+    gate closed (0) the garment rule keeps those pixels as photographed; the old rule paints them (grey
+    here). (The arms are in the garment-agnostic region, painted either way.)"""
     parse, person, garment, full_mask = _scene(5)
-    arm = parse == labels.CIHP.RIGHT_ARM
+    arm = labels.keep_mask(parse) & (parse == labels.CIHP.BACKGROUND)  # the kept pixels under test
+    arm[:4], arm[-4:], arm[:, :4], arm[:, -4:] = False, False, False, False  # not the resampled frame
+    assert arm.sum() > 1000
     pad, to_rgb = PAD, _to_rgb
     new = full_resolution(_out(0.0), pad, person, parse, garment, full_mask, keep_rule="garment")
     old = full_resolution(_out(0.0), pad, person, parse, garment, full_mask)
     assert np.array_equal(to_rgb(new["tryon"])[arm], person[arm])
     assert (to_rgb(old["tryon"])[arm] == 128).all()  # the painted grey
     assert (new["sources"][0][torch.from_numpy(arm)] == 1).all()  # the kept photo made every arm pixel
-    # with the gate open the garment covers the arm under either rule (a sleeve may cover an arm)
+    # with the gate open the garment covers those pixels under either rule
     opened = to_rgb(
         full_resolution(_out(1.0), pad, person, parse, garment, full_mask, keep_rule="garment")["tryon"]
     )
@@ -176,7 +179,7 @@ def test_at_the_photo_size_the_kept_gate_leaves_no_garment_ghost_on_the_backgrou
     background (a ghost of the garment); with the gate decided at the photo's size the background is
     the photo's own (gate 0.3) or the garment (0.7), nothing in between."""
     parse, person, garment, full_mask = _scene(6)
-    background = parse == labels.CIHP.BACKGROUND
+    background = (parse == labels.CIHP.BACKGROUND) & labels.keep_mask(parse)  # away from the body
     decided, soft = (
         _to_rgb(full_resolution(_out(gate), PAD, person, parse, garment, full_mask, "upper_body", True,
                                 "garment", kept_gate)["tryon"])

@@ -65,6 +65,9 @@ class DressCode(IntEnum):
 
 N_CIHP = len(CIHP)
 N_DRESSCODE = len(DressCode)
+#: LIP (VITON as CP-VTON published it, ``image-parse/``): the CIHP order, but label 10 is jumpsuits
+N_LIP = N_CIHP
+LIP_JUMPSUITS = 10
 
 #: Dress Code id -> CIHP id (head -> face; belt -> pants, as it sits on the lower garment; bag -> background,
 #: it is not part of the body or of a garment that try-on changes)
@@ -116,6 +119,33 @@ def dresscode_to_cihp(parse: np.ndarray, name: str = "parse map") -> np.ndarray:
     return _DC_LUT[parse]
 
 
+def lip_to_cihp(parse: np.ndarray, name: str = "parse map") -> np.ndarray:
+    """Remap a LIP label map (ids 0..19) to CIHP ids (uint8, same shape): every id is the same class but
+    10, LIP's jumpsuits (CIHP's torso skin), which becomes a dress: a one-piece garment over the upper body
+    that an upper-garment try-on replaces (:data:`UPPER_GARMENT`)."""
+    parse = np.asarray(parse)
+    check_labels(parse, N_LIP, name)
+    out = parse.astype(np.uint8, copy=True)
+    out[parse == LIP_JUMPSUITS] = CIHP.DRESS
+    return out
+
+
+#: label set name -> number of ids (the parse maps of each real layout)
+LABELSET_SIZE = {"cihp": N_CIHP, "dresscode": N_DRESSCODE, "lip": N_LIP}
+
+
+def to_cihp(parse: np.ndarray, labelset: str, name: str = "parse map") -> np.ndarray:
+    """A parse map of ``labelset`` ('cihp' | 'dresscode' | 'lip') as CIHP ids."""
+    if labelset == "cihp":
+        check_labels(np.asarray(parse), N_CIHP, name)
+        return np.asarray(parse)
+    if labelset == "dresscode":
+        return dresscode_to_cihp(parse, name)
+    if labelset == "lip":
+        return lip_to_cihp(parse, name)
+    raise ValueError(f"labelset: expected one of {list(LABELSET_SIZE)}, got {labelset!r}")
+
+
 def isin(parse, labels) -> np.ndarray:
     """Boolean mask of pixels whose id is in ``labels`` (numpy or torch input; output matches)."""
     ids = [int(v) for v in labels]
@@ -140,7 +170,8 @@ def hands_mask(parse: np.ndarray, hand_frac: float = 0.07) -> np.ndarray:
     """Hands, estimated as the distal end of each arm label (CIHP has no hand class).
 
     parse: int [H, W] (numpy). For each arm label, the pixels farther from the torso centre (centroid of
-    garment + torso skin, else of the body) than ``max_dist - hand_frac * person_height`` are the hand.
+    garment, torso skin and arms, else of the body) than ``max_dist - hand_frac * person_height`` are the
+    hand.
     Works for hanging and raised arms alike. Returns bool [H, W].
     """
     parse = np.asarray(parse)
@@ -150,7 +181,8 @@ def hands_mask(parse: np.ndarray, hand_frac: float = 0.07) -> np.ndarray:
         return out
     rows = np.flatnonzero(body.any(axis=1))
     person_h = float(rows[-1] - rows[0] + 1)
-    core = isin(parse, (*UPPER_GARMENT, CIHP.TORSO_SKIN))
+    # the upper body whatever covers it (garment, torso skin or arm skin): the hands do not depend on the garment
+    core = isin(parse, (*UPPER_GARMENT, CIHP.TORSO_SKIN, *ARMS))
     if not core.any():
         core = body
     cy, cx = (float(v.mean()) for v in np.nonzero(core))
@@ -180,14 +212,51 @@ def category_garment_mask(parse, category: str = "upper_body"):
 
 
 def keep_mask(parse: np.ndarray, category: str = "upper_body") -> np.ndarray:
-    """What the try-on keeps of the photo, bool [H, W]: the method's trunk mask (:func:`trunk_mask`)
-    plus the background and the visible arm skin. The trunk map (the contour generator's input,
-    [0121]-[0124]) removes both; the fusion keeps them (METHOD.md step 5) because a garment change
-    does not move them: where the new garment lands on them it covers them (the fusion's
-    ``keep_mask * (1 - warped_mask)``), elsewhere they stay as photographed. Only the old garment's
-    pixels are painted anew (skin where a shorter sleeve uncovers the arm)."""
+    """What the try-on keeps of the photo, bool [H, W]: everything outside :func:`agnostic_region` (the face,
+    hair, hands, lower body and the background away from the old garment). Inside that region the fusion
+    paints: the new garment where it lands, skin or background where it does not. The trunk map (the
+    contour generator's input, [0121]-[0124]) drops the background too. Lower-body try-ons keep the
+    arms and the upper clothes as before (their region is the old garment's pixels)."""
     parse = np.asarray(parse)
-    return trunk_mask(parse, category) | isin(parse, (CIHP.BACKGROUND, *ARMS))
+    if category == "lower_body":
+        return trunk_mask(parse, category) | isin(parse, (CIHP.BACKGROUND, *ARMS))
+    return ~agnostic_region(parse, category)
+
+
+#: the agnostic region's margin around the old garment, arms and neck, as a share of the person's height
+AGNOSTIC_MARGIN = 0.03
+#: never inside the agnostic region: what no upper garment covers
+HEAD = (CIHP.HAT, CIHP.HAIR, CIHP.SUNGLASSES, CIHP.FACE)
+
+
+def agnostic_region(
+    parse: np.ndarray, category: str = "upper_body", margin: float = AGNOSTIC_MARGIN
+) -> np.ndarray:
+    """The garment-agnostic region, bool [H, W]: what the person representation hides, so that it does not
+    show the old garment's outline (VITON-HD's and HR-VITON's agnostic masks do the same). For an upper
+    garment or a dress: the old garment, both arms and the neck / torso skin, grown by ``margin`` of the
+    person's height (a wider or longer garment than the old one still lands inside), minus the head
+    (:data:`HEAD`) and the hands (:func:`hands_mask`). For a lower garment: the old garment's pixels.
+
+    A departure from the method, whose trunk map keeps the neck ([0122]): with the neck and arm skin kept,
+    a paired training pair always shows the exact hole of the worn garment, and a new garment of another
+    cut is squeezed into the old one's outline."""
+    from scipy import ndimage
+
+    parse = np.asarray(parse)
+    if category not in CATEGORY_GARMENT:
+        raise ValueError(f"category: expected one of {list(CATEGORY_GARMENT)}, got {category!r}")
+    core = isin(parse, CATEGORY_GARMENT[category])
+    if category == "lower_body":
+        return core
+    core |= isin(parse, (*ARMS, CIHP.TORSO_SKIN))
+    body = parse != CIHP.BACKGROUND
+    if not core.any() or not body.any():
+        return core
+    rows = np.flatnonzero(body.any(axis=1))
+    r = margin * float(rows[-1] - rows[0] + 1)
+    region = core | (ndimage.distance_transform_edt(~core) <= r) if r >= 1 else core
+    return region & ~isin(parse, HEAD) & ~hands_mask(parse)
 
 
 #: where no garment lands, whatever its category: the head and the feet
@@ -207,22 +276,22 @@ def protect_mask(parse: np.ndarray, category: str = "upper_body") -> np.ndarray:
     shoes, or (upper garment) the trousers and legs."""
     if category not in PROTECTED:
         raise ValueError(f"category: expected one of {list(PROTECTED)}, got {category!r}")
-    return isin(parse, PROTECTED[category])
+    prot = isin(parse, PROTECTED[category])
+    if category == "lower_body":
+        return prot
+    return prot & ~agnostic_region(parse, category)  # a longer garment may cover the top of the trousers
 
 
 def trunk_mask(parse: np.ndarray, category: str = "upper_body") -> np.ndarray:
-    """The method's body trunk mask m ([0121]-[0124]), bool [H, W] from a CIHP parse map int [H, W].
-
-    Kept (True): face, hair, hat, neck / torso skin, hands, feet and the clothes that the try-on does not
-    change. Removed (False): the background, the garment being replaced (``category``) and, for upper
-    garments and dresses, the arms above the hands (their visible shape depends on the old sleeves)."""
+    """The body trunk mask m ([0121]-[0124]), bool [H, W] from a CIHP parse map int [H, W]: the person
+    (every label but the background) outside :func:`agnostic_region`, i.e. face, hair, hat, hands, feet
+    and the clothes that the try-on does not change. For upper garments and dresses the neck and torso
+    skin are removed too, with a margin around the old garment and arms (departure: the method keeps the
+    neck). For lower garments: everything but the background and the old garment."""
     parse = np.asarray(parse)
     if category not in CATEGORY_GARMENT:
         raise ValueError(f"category: expected one of {list(CATEGORY_GARMENT)}, got {category!r}")
-    drop = set(CATEGORY_GARMENT[category]) | {CIHP.BACKGROUND}
-    if category != "lower_body":
-        drop |= set(ARMS)
-    keep = isin(parse, [c for c in CIHP if c not in drop])
-    if category != "lower_body":
-        keep |= hands_mask(parse)
-    return keep
+    body = parse != CIHP.BACKGROUND
+    if category == "lower_body":
+        return body & ~isin(parse, CATEGORY_GARMENT[category])
+    return body & ~agnostic_region(parse, category)

@@ -40,6 +40,10 @@ MODES = ("paired", "unpaired")
 VITONHD_DIRS = ("image", "cloth", "cloth-mask", "image-parse-v3", "openpose_json", "image-densepose")
 VITONHD_PAIRS = {"train": "train_pairs.txt", "test": "test_pairs.txt"}
 
+#: VITON as CP-VTON published it (256x192; LIP parse labels, OpenPose COCO-18 in ``pose/``)
+CPVTON_DIRS = ("image", "cloth", "cloth-mask", "image-parse", "pose")
+CPVTON_PAIRS = VITONHD_PAIRS
+
 DRESSCODE_CATEGORIES = ("upper_body", "lower_body", "dresses")
 DRESSCODE_DIRS = ("images", "label_maps", "keypoints", "dense")
 DRESSCODE_PAIRS = {
@@ -88,14 +92,37 @@ def _check_dresscode(root: Path) -> None:
                 )
 
 
+def _is_cpvton(root: Path) -> bool:
+    """A split folder with CP-VTON's ``image-parse/`` + ``pose/`` (VITON-HD has ``image-parse-v3/`` and
+    ``openpose_json/``)."""
+    return any(
+        (root / s / "image-parse").is_dir() and not (root / s / "image-parse-v3").is_dir() for s in SPLITS
+    ) or any((root / s / "pose").is_dir() for s in SPLITS)
+
+
+def _check_cpvton(root: Path) -> None:
+    for split in (s for s in SPLITS if (root / s).is_dir()):
+        for d in CPVTON_DIRS:
+            if not (root / split / d).is_dir():
+                raise _missing_dir(root / split / d, "CP-VTON (VITON)")
+        if not (root / CPVTON_PAIRS[split]).is_file():
+            raise io.DataError(f"{root / CPVTON_PAIRS[split]}: file not found (CP-VTON (VITON) layout)")
+
+
 def detect(root: str | os.PathLike) -> str:
-    """'vitonhd_official', 'dresscode_official' or 'flat' (the ``vton-samples`` layout: a folder holding
-    ``vitonhd/`` and/or ``dresscode/`` subsets, or one subset with ``image/``). An official-looking folder
-    missing a required subfolder or pairs file, or anything else, raises a one-line :class:`io.DataError`."""
+    """'cpvton' (VITON as CP-VTON published it), 'vitonhd_official', 'dresscode_official' or 'flat' (the
+    ``vton-samples`` layout: a folder holding ``vitonhd/`` and/or ``dresscode/`` subsets, or one subset with
+    ``image/``). An official-looking folder missing a required subfolder or pairs file, or anything else,
+    raises a one-line :class:`io.DataError`."""
     root = Path(root)
     if not root.is_dir():
-        raise io.DataError(f"{root}: folder not found (expected a VITON-HD or Dress Code dataset folder)")
+        raise io.DataError(
+            f"{root}: folder not found (expected a VITON (CP-VTON), VITON-HD or Dress Code dataset folder)"
+        )
     if any((root / s).is_dir() for s in SPLITS):
+        if _is_cpvton(root):
+            _check_cpvton(root)
+            return "cpvton"
         _check_vitonhd(root)
         return "vitonhd_official"
     if any((root / c).is_dir() for c in DRESSCODE_CATEGORIES):
@@ -202,6 +229,60 @@ def _list_vitonhd(root: Path, split: str, mode: str) -> list[PairRecord]:
     return recs
 
 
+def _cpvton_record(d: dict[str, Path], person: str, cloth: str, mode: str) -> PairRecord:
+    """``d``: the split's subfolders by name. Person ``X_0.jpg``, its own garment ``X_1.jpg``."""
+    pid = _file_stem(person)
+    return PairRecord(
+        person_id=pid,
+        cloth_id=_file_stem(cloth),
+        person=d["image"] / person,
+        cloth=d["cloth"] / cloth,
+        cloth_mask=d["cloth-mask"] / cloth,
+        parse=d["image-parse"] / f"{pid}.png",
+        pose=d["pose"] / f"{pid}_keypoints.json",
+        category="upper_body",
+        labelset="lip",
+        mode=mode,
+        densepose=None,
+    )
+
+
+def _list_cpvton(root: Path, split: str, mode: str) -> list[PairRecord]:
+    """The pairs of a CP-VTON split. ``train_pairs.txt`` pairs each person with its own garment (the
+    official 14,221-line list repeats photos under other ids: every line is read, duplicates kept);
+    ``test_pairs.txt`` is unpaired, and the paired test set is each listed person with its own garment
+    (``X_0.jpg`` -> ``X_1.jpg``). A line naming a missing file or not of the form ``X_0.jpg Y_1.jpg``
+    raises a one-line DataError naming the pairs file and line."""
+    base = root / split
+    if not base.is_dir():
+        raise _missing_dir(base, "CP-VTON (VITON)")
+    pairs = root / CPVTON_PAIRS[split]
+    seen, d = _Listing(), {name: base / name for name in CPVTON_DIRS}
+    recs, persons = [], set()
+    for n, person, cloth, _ in read_pair_lines(pairs):
+        ps, cs = _file_stem(person), _file_stem(cloth)
+        if not (ps.endswith("_0") and cs.endswith("_1")):
+            raise io.DataError(
+                f"{pairs}: line {n}: {_EXPECTED} (VITON X_0.jpg Y_1.jpg), got '{person} {cloth}'"
+            )
+        if split == "test" and mode == "paired":
+            if person in persons:
+                continue
+            persons.add(person)
+            cloth = f"{ps[:-2]}_1{os.path.splitext(cloth)[1]}"
+        pair_mode = "paired" if _file_stem(cloth)[:-2] == ps[:-2] else "unpaired"
+        if split == "test" and mode == "unpaired" and pair_mode == "paired":
+            continue
+        seen.check(d["image"], person, pairs, n)
+        seen.check(d["cloth"], cloth, pairs, n)
+        seen.check(d["cloth-mask"], cloth, pairs, n)
+        seen.check(d["image-parse"], f"{ps}.png", pairs, n)
+        recs.append(_cpvton_record(d, person, cloth, pair_mode))
+    if not recs:
+        raise io.DataError(f"{pairs}: no pairs listed")
+    return recs
+
+
 def _dresscode_lines(root: Path, cat: str, name: str, seen: _Listing) -> Iterator[tuple[Path, int, str, str]]:
     """(pairs file, line number, person, cloth) of one category: from ``cat/name``, else from the
     top-level ``name``: its lines whose third column is this category (0|1|2 or the folder name) or,
@@ -288,6 +369,8 @@ def list_official(
     _check_args(split, mode)
     root = Path(root)
     kind = detect(root)
+    if kind == "cpvton":
+        return _list_cpvton(root, split, mode)
     if kind == "vitonhd_official":
         return _list_vitonhd(root, split, mode)
     if kind == "dresscode_official":

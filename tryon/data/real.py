@@ -49,6 +49,8 @@ COLUMNS = [
     "text_source",
 ]
 SUBSETS = ("vitonhd", "dresscode")
+#: the split-table name of the subset each layout of :func:`tryon.data.official.detect` holds
+LAYOUT_SUBSET = {"cpvton": "viton", "vitonhd_official": "vitonhd", "dresscode_official": "dresscode"}
 #: bump when the cached tensors of :class:`RealTrainSet` change (keys or meaning): old caches are not read
 CACHE_VERSION = 2
 
@@ -112,17 +114,44 @@ def person_split(
     return out
 
 
-def _official_records(root: Path, kind: str) -> list[tuple[str, str, PairRecord]]:
+def dev_persons(persons, n_dev: int, seed: int) -> set[str]:
+    """``n_dev`` of ``persons`` (sorted, then shuffled with ``seed``): the dev split held out of an official
+    train split, by person photo (every pair of a dev person is dev)."""
+    order = sorted(set(persons))
+    np.random.default_rng(seed).shuffle(order)
+    return set(order[: min(n_dev, max(0, len(order) - 1))])
+
+
+def _first_persons(recs: list[PairRecord], n: int) -> list[PairRecord]:
+    """The records of the first ``n`` distinct persons, in listing order (all with ``n`` = 0)."""
+    if not n:
+        return recs
+    first: dict[str, None] = {}
+    for r in recs:
+        if len(first) >= n:
+            break
+        first.setdefault(r.person_id, None)
+    return [r for r in recs if r.person_id in first]
+
+
+def _official_records(
+    root: Path, kind: str, n_dev: int = 0, seed: int = 0, max_persons: int = 0
+) -> list[tuple[str, str, PairRecord]]:
+    """(subset, split, record) of an official layout: its own train / test split (the first
+    ``max_persons`` persons of each split and mode when > 0), and ``n_dev`` train persons moved to ``dev``
+    (:func:`dev_persons`)."""
     from tryon.data import official
 
-    subset = "vitonhd" if kind == "vitonhd_official" else "dresscode"
-    return [
+    subset = LAYOUT_SUBSET[kind]
+    out = [
         (subset, split, r)
         for split in ("train", "test")
         for mode in ("paired", "unpaired")
         if not (split == "train" and mode == "unpaired")
-        for r in official.list_official(root, split, mode)
+        for r in _first_persons(official.list_official(root, split, mode), max_persons)
     ]
+    dev = dev_persons([r.person_id for _, sp, r in out if sp == "train"], n_dev, seed) if n_dev else set()
+    return [(s, "dev" if sp == "train" and r.person_id in dev else sp, r) for s, sp, r in out]
 
 
 def _texts(rows: list[dict], root: Path, text_csv: Path | None, progress: bool) -> None:
@@ -135,7 +164,7 @@ def _texts(rows: list[dict], root: Path, text_csv: Path | None, progress: bool) 
     if text_csv is not None:
         df = read_csv(text_csv, ("person", "text"))
         given = {str(p): str(t) for p, t in zip(df["person"], df["text"], strict=True)}
-    cache: dict[str, str] = {}
+    cache: dict[str, str] = {}  # by parse file: a person id may name other photos in train and test
     it = rows
     if progress:
         from tqdm.auto import tqdm
@@ -146,10 +175,18 @@ def _texts(rows: list[dict], root: Path, text_csv: Path | None, progress: bool) 
         if pid in given:
             row["text"], row["text_source"] = given[pid], "given"
             continue
-        if pid not in cache:
+        key = row["parse"]
+        if key not in cache:
             parse = load_parse(root / row["parse"], row["labelset"])
-            cache[pid] = str(estimate_attributes(parse)["text"])
-        row["text"], row["text_source"] = cache[pid], "estimated"
+            cache[key] = str(estimate_attributes(parse)["text"])
+        row["text"], row["text_source"] = cache[key], "estimated"
+
+
+def _id_prefix(subset: str, split: str) -> str:
+    """VITON reuses ids across its train and test folders (other photos): its ids name the folder."""
+    if subset == "viton":
+        return f"{subset}/{'test' if split == 'test' else 'train'}/"
+    return f"{subset}/"
 
 
 def split_table(
@@ -158,9 +195,14 @@ def split_table(
     seed: int = 0,
     text_csv: str | os.PathLike | None = None,
     progress: bool = False,
+    n_dev: int = 0,
+    max_persons: int = 0,
 ) -> pd.DataFrame:
-    """Every pair of a real folder with its split and body text (:data:`COLUMNS`). A folder that is
-    neither official layout nor flat -> one-line :class:`~tryon.data.io.DataError` (from ``detect``)."""
+    """Every pair of a real folder with its split and body text (:data:`COLUMNS`). Official layouts keep
+    their train / test split, with ``n_dev`` train persons held out as ``dev`` (every training choice is
+    made there; ``max_persons`` > 0 keeps the first that many persons of each official split, for quick
+    runs); the flat layout is split by person into train / test. A folder that is neither official
+    layout nor flat -> one-line :class:`~tryon.data.io.DataError` (from ``detect``)."""
     from tryon.data import official
 
     root = Path(root)
@@ -170,12 +212,12 @@ def split_table(
         split = person_split(recs, test_fraction, seed)
         triples = [(s, split[(s, r.person.stem)], r) for s, r in recs]
     else:
-        triples = _official_records(root, kind)
+        triples = _official_records(root, kind, n_dev, seed, max_persons)
     rows = []
     for subset, sp, r in triples:
         rows.append(
             {
-                "id": f"{subset}/{r.person_id}__{r.cloth_id}",
+                "id": f"{_id_prefix(subset, sp)}{r.person_id}__{r.cloth_id}",
                 "subset": subset,
                 "split": sp,
                 "mode": r.mode,
@@ -334,7 +376,8 @@ class RealTrainSet(Dataset):
     read back after. ``augment``: the set is twice as long, index ``n + i`` is pair ``i`` mirrored
     (:func:`flip`), so a seeded sampler draws both and the order stays reproducible. ``jitter`` > 0:
     that many more copies of those, each drawn once from ``seed`` and the index (:func:`jitter`:
-    the flat garment moved and scaled by up to ``shift``, garment colours permuted with ``colour``)."""
+    the flat garment moved and scaled by up to ``shift``, garment colours permuted with ``colour``).
+    ``max_pairs`` > 0: only that many pairs, a subset drawn with ``seed``."""
 
     def __init__(
         self,
@@ -348,8 +391,12 @@ class RealTrainSet(Dataset):
         shift: float = 0.0,
         colour: bool = False,
         seed: int = 0,
+        max_pairs: int = 0,
     ):
         t = table[(table["split"] == split) & (table["mode"] == "paired")].reset_index(drop=True)
+        if max_pairs and len(t) > max_pairs:  # a seeded subset: the first of a shuffle, in table order
+            pick = np.sort(np.random.default_rng(seed).permutation(len(t))[:max_pairs])
+            t = t.iloc[pick].reset_index(drop=True)
         self.table, self.root, self.size = t, Path(root), size
         self.cache_dir = Path(cache_dir) / f"{size}px-v{CACHE_VERSION}" if cache_dir else None
         self.augment = augment
@@ -357,6 +404,28 @@ class RealTrainSet(Dataset):
 
     def __len__(self) -> int:
         return len(self.table) * (2 if self.augment else 1) * (1 + self.jitter)
+
+    def prefill(self, progress: bool = False) -> list[str]:
+        """Read every pair once (into the cache, when there is one), with a progress bar; a pair whose
+        files cannot be read (a corrupt or missing image, a bad parse map) is dropped from the set.
+        Returns those pairs as ``'<id>: <one-line reason>'``."""
+        it = range(len(self.table))
+        if progress:
+            from tqdm.auto import tqdm
+
+            it = tqdm(it, desc="real pairs", unit="pair", mininterval=5)
+        bad, keep = [], []
+        for i in it:
+            try:
+                self.tensors(i)
+                keep.append(i)
+            except (io.DataError, labels.LabelError, OSError, ValueError) as e:
+                bad.append(
+                    f"{self.table.loc[i, 'id']}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+                )
+        if bad:
+            self.table = self.table.iloc[keep].reset_index(drop=True)
+        return bad
 
     @property
     def texts(self) -> list[str]:

@@ -29,7 +29,7 @@ class PairRecord:
     parse: Path
     pose: Path | None
     category: str  # upper_body | lower_body | dresses
-    labelset: str  # cihp | dresscode
+    labelset: str  # cihp | dresscode | lip
     mode: str  # paired | unpaired
     densepose: Path | None = None  # DensePose rendering (VITON-HD image-densepose/, Dress Code dense/)
 
@@ -103,10 +103,11 @@ def list_persons(root: str | os.PathLike) -> list[tuple[str, Path, Path, str]]:
 
 
 def load_parse(path: Path, labelset: str, size: tuple[int, int] | None = None) -> np.ndarray:
-    """A parse map as CIHP ids uint8 [H, W] (Dress Code maps are remapped); errors name the file."""
-    n = labels.N_CIHP if labelset == "cihp" else labels.N_DRESSCODE
-    lab = io.read_labels(path, n, size)
-    return lab if labelset == "cihp" else labels.dresscode_to_cihp(lab, str(path))
+    """A parse map as CIHP ids uint8 [H, W] (Dress Code and LIP maps are remapped); errors name the file."""
+    if labelset not in labels.LABELSET_SIZE:
+        raise ValueError(f"labelset: expected one of {list(labels.LABELSET_SIZE)}, got {labelset!r}")
+    lab = io.read_labels(path, labels.LABELSET_SIZE[labelset], size)
+    return lab if labelset == "cihp" else labels.to_cihp(lab, labelset, str(path))
 
 
 def load_record(rec: PairRecord) -> dict:

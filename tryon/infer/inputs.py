@@ -21,7 +21,7 @@ MAX_SIDE = 8192
 #: output formats (from the file suffix)
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 CATEGORIES = tuple(labels.CATEGORY_GARMENT)
-LABELSETS = ("cihp", "dresscode")
+LABELSETS = ("cihp", "dresscode", "lip")
 
 
 class InferError(ValueError):
@@ -62,9 +62,8 @@ def read_parse(path: str | os.PathLike, size: tuple[int, int], labelset: str = "
     path = Path(path)
     if labelset not in LABELSETS:
         raise InferError(f"--parse-labels: expected one of {list(LABELSETS)}, got {labelset!r}")
-    n = labels.N_CIHP if labelset == "cihp" else labels.N_DRESSCODE
     try:
-        lab = io.read_labels(path, n)
+        lab = io.read_labels(path, labels.LABELSET_SIZE[labelset])
     except io.DataError as e:
         raise InferError(f"{e} (parse map)") from None
     h, w = lab.shape
@@ -75,7 +74,7 @@ def read_parse(path: str | os.PathLike, size: tuple[int, int], labelset: str = "
                 "(or the same aspect ratio)"
             )
         lab = np.asarray(Image.fromarray(lab).resize(tuple(size), Image.NEAREST))
-    return lab if labelset == "cihp" else labels.dresscode_to_cihp(lab, str(path))
+    return lab if labelset == "cihp" else labels.to_cihp(lab, labelset, str(path))
 
 
 def garment_mask_of(rgb: np.ndarray, mask_path: str | os.PathLike | None) -> np.ndarray:

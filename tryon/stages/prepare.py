@@ -162,7 +162,15 @@ def real_split(real: Path, cfg: PrepareConfig, out_dir: Path) -> dict:
 
     text_csv = resolve(cfg.real_text_csv) if cfg.real_text_csv else None
     t0 = time.perf_counter()
-    df = split_table(real, cfg.real_test_fraction, cfg.real_split_seed, text_csv, progress=True)
+    df = split_table(
+        real,
+        cfg.real_test_fraction,
+        cfg.real_split_seed,
+        text_csv,
+        progress=True,
+        n_dev=cfg.real_dev_pairs,
+        max_persons=cfg.real_max_persons,
+    )
     atomic_write_text(out_dir / "real_split.csv", df.to_csv(index=False))
     persons = {sp: set(zip(d["subset"], d["person_id"], strict=True)) for sp, d in df.groupby("split")}
     paired = df[df["mode"] == "paired"]
@@ -170,10 +178,12 @@ def real_split(real: Path, cfg: PrepareConfig, out_dir: Path) -> dict:
         "root": str(real),
         "n_pairs": len(df),
         "n_train_pairs": int((paired["split"] == "train").sum()),
+        "n_dev_pairs": int((paired["split"] == "dev").sum()),
         "n_test_pairs": int((paired["split"] == "test").sum()),
         "n_test_unpaired": int(((df["mode"] == "unpaired") & (df["split"] == "test")).sum()),
         "persons": {sp: len(p) for sp, p in persons.items()},
         "persons_in_both": len(persons.get("train", set()) & persons.get("test", set())),
+        "persons_train_and_dev": len(persons.get("train", set()) & persons.get("dev", set())),
         "paired_by_group": {
             f"{k[0]}/{k[1]}/{k[2]}": int(v)
             for k, v in paired.groupby(["subset", "category", "split"]).size().items()
