@@ -85,8 +85,12 @@ class PrepareConfig:
     )
     garment_dir: str = _f("", doc="folder of real flat garment photos; '' = procedural garments")
     real_root: str = _f(
-        "../shared/data/vton-samples",
-        doc="official VITON-HD / Dress Code folder, or flat vton-samples; absent = none",
+        "../shared/data/viton",
+        doc="VITON (CP-VTON), VITON-HD, Dress Code or vton-samples folder; absent = no real data",
+    )
+    real_dev_pairs: int = _f(256, ge=0, doc="official layouts: train persons held out as the real dev split")
+    real_max_persons: int = _f(
+        0, ge=0, doc="official layouts: first persons of each split read (quick runs); 0 = all"
     )
     real_test_fraction: float = _f(
         0.3, gt=0, le=0.9, doc="flat layout: test share of the persons, split per (subset, category)"
@@ -185,6 +189,9 @@ class TrainConfig:
     real_steps: int = _f(600, ge=0, doc="steps of the real / mixed phase after the synthetic one")
     real_fraction: float = _f(0.25, gt=0, le=1, doc="real share of each batch in that phase")
     real_lr: float = _f(5e-4, gt=0, doc="learning rate of that phase (cosine-annealed to 0)")
+    real_max_pairs: int = _f(
+        2000, ge=0, doc="real train pairs that phase draws from (the first of a seeded shuffle); 0 = all"
+    )
     unpaired_fraction: float = _share("share of synthetic samples unpaired: another garment, truth rendered")
     skin_drop: float = _share("share of samples whose arm/torso skin is not kept: the fusion must paint it")
     real_skin_drop: float = _share("skin_drop in that phase")
@@ -252,6 +259,10 @@ class EvaluateConfig:
     real_max_pairs: int = _f(
         0, ge=0, doc="real pairs per subset through tryon try-on, and real test pairs measured; 0 = all"
     )
+    samples_root: str = _f(
+        "../shared/data/vton-samples", doc="VITON-HD / Dress Code samples (flat layout) scored as real.*"
+    )
+    viton_max_pairs: int = _f(0, ge=0, doc="VITON benchmark: test ids scored per protocol; 0 = all")
 
 
 @dataclass(frozen=True)

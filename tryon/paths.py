@@ -13,6 +13,18 @@ METRICS_DIR = ROOT / "metrics"
 REPORTS_DIR = ROOT / "reports"
 #: the real VITON-HD / Dress Code fixtures shipped beside the repo (absent in a user's clone)
 SHARED_SAMPLES = ROOT.parent / "shared" / "data" / "vton-samples"
+#: VITON as CP-VTON published it, beside the repo (absent in a user's clone)
+SHARED_VITON = ROOT.parent / "shared" / "data" / "viton"
+#: the model the pipeline trains, and the shipped one (committed; models/README.md is its model card)
+PIPELINE_MODEL = ROOT / "data" / "05_train" / "model.pt"
+SHIPPED_MODEL = ROOT / "models" / "model.pt"
+
+
+def default_checkpoint() -> tuple[Path, str]:
+    """(checkpoint, what it is): the pipeline's model when ``dvc repro`` has made it, else the shipped one."""
+    if PIPELINE_MODEL.is_file():
+        return PIPELINE_MODEL, "the pipeline's model (data/05_train/model.pt)"
+    return SHIPPED_MODEL, "the shipped model (models/model.pt; run the pipeline to train your own)"
 
 
 def stage_dir(slug: str, root: Path | None = None) -> Path:

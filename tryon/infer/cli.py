@@ -31,7 +31,11 @@ def register(sub) -> None:
             "the batch form) the trunk regions come from mediapipe (`make mediapipe`)."
         ),
     )
-    p.add_argument("--checkpoint", default="data/05_train/model.pt", help="a 05_train model.pt")
+    p.add_argument(
+        "--checkpoint",
+        help="a 05_train model.pt (default: data/05_train/model.pt when the pipeline has run, else the "
+        "shipped models/model.pt)",
+    )
     p.add_argument("--person", help="person photo (any size; padded to 1:1 and restored)")
     p.add_argument("--garment", help="flat garment photo on a plain background")
     p.add_argument("--text", help='body-shape text, e.g. "height 165cm, weight 50kg, pear, thin"')
@@ -139,7 +143,15 @@ def _cli(args: argparse.Namespace) -> int:
             )
     from tryon.infer.model import TryOn, sheet
 
-    model = TryOn(args.checkpoint, args.device, args.threads)
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        from tryon.paths import default_checkpoint
+
+        checkpoint, what = default_checkpoint()
+        if not checkpoint.is_file():
+            raise InferError(f"{checkpoint}: no model (run `make repro`, or pass --checkpoint)")
+        print(f"model: {what}", file=sys.stderr)
+    model = TryOn(checkpoint, args.device, args.threads)
     if batch:
         return _batch(args, model)
     inp = model.read_inputs(
