@@ -1,0 +1,117 @@
+"""README.md's results table is what ``python -m tryon.report readme-table`` prints from the committed
+metrics (so the front page cannot drift from them), and the table reads every test set's figures, or
+says ``not computed`` where stage 06 did not compute them."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tryon import report
+
+ROOT = Path(report.__file__).resolve().parents[1]
+SHARED_VITON = ROOT.parent / "shared" / "data" / "viton" / "README.md"
+
+
+def test_readme_table_is_what_the_command_prints():
+    readme = (ROOT / "README.md").read_text()
+    assert report.table_in(readme) == report.readme_table(ROOT / "metrics"), (
+        "README.md's results table differs from metrics/*.json: run `make readme-table`"
+    )
+
+
+def test_readme_stays_short_and_names_no_work_organisation():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    assert not re.search(r"\bstops? [0-9]+", readme, flags=re.I)
+    for doc in ("docs/experiments.md", "docs/method.md", "docs/benchmarks.md", "CITATION.cff"):
+        assert doc in readme and (ROOT / doc).is_file(), doc
+
+
+def _metrics(tmp_path: Path, metrics: dict) -> Path:
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "06_evaluate.json").write_text(json.dumps(metrics))
+    return tmp_path / "metrics"
+
+
+FIG = {"ssim": 0.91, "garment_ssim": 0.8, "garment_edge_ssim": 0.7, "l1": 0.05, "warp_mask_iou": 0.75,
+       "sharpness_ratio": 0.9}  # fmt: skip
+
+
+def test_viton_rows_with_intervals_and_baselines(tmp_path):
+    viton = {
+        "paired_clean": {**FIG, "ssim_ci95": [0.9, 0.92]},
+        "paired": {**FIG, "ssim": 0.88, "ssim_ci95": [0.87, 0.89]},
+        "baselines_clean": {"naive_paste": {**FIG, "warp_mask_iou": None, "ssim": 0.8}},
+    }
+    table = report.readme_table(_metrics(tmp_path, {"viton": viton}))
+    clean = next(line for line in table.splitlines() if line.startswith("| VITON, clean"))
+    assert (
+        "| **tryon** (network output) | 0.910 [0.900, 0.920] | 0.800 | 0.700 | 0.050 | 0.750 | 0.900 |"
+        in clean
+    )
+    assert "| `naive_paste` (no network; reads the true garment region) | 0.800 |" in table
+    assert "| **tryon** (every test id) | 0.880 [0.870, 0.890] | not computed |" in table  # beside the papers
+    assert "| PF-AFN (CVPR 2021) | 0.89 / 0.87 | 0.08 | 10.09 |" in table
+
+
+def test_absent_figures_say_not_computed(tmp_path):
+    table = report.readme_table(_metrics(tmp_path, {"viton": "not computed: no VITON data at /x"}))
+    assert "| VITON, clean test ids (256x192) | not computed: no VITON data at /x | – |" in table
+    assert "| synthetic test split | not computed (no `baselines` in metrics/06_evaluate.json) |" in table
+    assert "VITON-HD / Dress Code samples (photo size; SSIM at 256x192) | not computed (no `real`" in table
+    assert not re.search(r"\bnan\b", table, flags=re.I)
+    empty = report.readme_table(tmp_path / "nowhere")
+    assert empty.count("not computed") >= 4
+
+
+def test_splice_rewrites_between_the_markers_only():
+    readme = f"# title\n\n{report.BEGIN}\nold table\n{report.END}\n\nafter\n"
+    new = report.splice(readme, "| new |\n")
+    assert new == f"# title\n\n{report.BEGIN}\n| new |\n{report.END}\n\nafter\n"
+    assert report.table_in(new) == "| new |\n"
+    with pytest.raises(report.ReadmeError):
+        report.table_in("no markers here")
+    with pytest.raises(report.ReadmeError):
+        report.table_in(f"{report.END}\n{report.BEGIN}\n")
+
+
+def test_cli_check_fails_on_a_stale_table(tmp_path):
+    metrics = _metrics(tmp_path, {"viton": "not computed: no data"})
+    readme = tmp_path / "README.md"
+    readme.write_text(f"x\n{report.BEGIN}\nstale\n{report.END}\n")
+    run = [sys.executable, "-m", "tryon.report", "readme-table", "--metrics", str(metrics)]
+    assert subprocess.run([*run, "--check", str(readme)], capture_output=True).returncode == 1
+    assert subprocess.run([*run, "--write", str(readme)], capture_output=True).returncode == 0
+    assert subprocess.run([*run, "--check", str(readme)], capture_output=True).returncode == 0
+    printed = subprocess.run(run, capture_output=True, text=True, check=True).stdout
+    assert report.table_in(readme.read_text()) == printed
+
+
+def test_reading_metrics_needs_no_torch():
+    code = "import sys, tryon.report; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.skipif(not SHARED_VITON.is_file(), reason=f"{SHARED_VITON} not found")
+def test_published_figures_are_the_datasets_readme():
+    text = SHARED_VITON.read_text().split("## Published figures", 1)[1]
+    rows = [
+        tuple(c.strip() for c in line.strip("|").split("|"))
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| method")
+    ]
+    assert tuple(rows) == report.PUBLISHED
+
+
+def test_figure_from_the_synthetic_ground_truth(tmp_path):
+    from PIL import Image
+
+    out = report.figure(tmp_path / "fig.png", None, size=64)
+    im = Image.open(out)
+    assert im.height == 64 + 22 and im.width > 5 * 64
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        report.figure(tmp_path / "x.png", tmp_path / "missing.pt", size=64)
