@@ -133,3 +133,62 @@ def test_each_stage_depends_on_exactly_the_code_it_runs():
         assert declared == expected, f"dvc.yaml {slug} code deps should be exactly:\n" + "\n".join(
             f"      - {f}" for f in expected
         )
+
+
+def test_params_yaml_is_what_dump_writes_with_one_line_comments():
+    """`python -m tryon.config dump` writes params.yaml as committed; each key's comment is one line of at most
+    100 characters (what the key does, its unit or choices; its history is in docs/experiments.md)."""
+    import dataclasses
+
+    text = (ROOT / "params.yaml").read_text()
+    assert config.dump_yaml(config.load_params(ROOT / "params.yaml")) == text, (
+        "run python -m tryon.config dump"
+    )
+    assert max(len(line) for line in text.splitlines()) <= 120
+    for slug, (_, cls) in config.SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            doc = f.metadata.get("doc", "")
+            assert len(doc) <= 100 and "\n" not in doc, f"{slug}.{f.name}: doc of {len(doc)} characters"
+
+
+#: how the work was organised has no place in the repository: a comment says what and why, and names a
+#: date or a commit where history matters
+WORK_HISTORY = re.compile(r"\bstops? [0-9]+", re.I)
+#: folders that are not the repository's own text: git, environments, DVC's cache and the stage outputs
+SKIP_DIRS = {
+    ".git",
+    ".dvc",
+    "data",
+    "reports",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".ipynb_checkpoints",
+}
+
+
+def test_no_file_refers_to_how_the_work_was_organised():
+    import os
+
+    hits = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [
+            d
+            for d in dirs
+            if d not in SKIP_DIRS and not d.startswith(".venv") and not d.endswith(".egg-info")
+        ]
+        for name in files:
+            path = Path(folder) / name
+            if path.stat().st_size > 2**21:  # a model or an image, not text
+                continue
+            try:
+                lines = path.read_text().splitlines()
+            except (UnicodeDecodeError, OSError):
+                continue  # binary
+            rel = path.relative_to(ROOT)
+            hits += [
+                f"{rel}:{n}: {m.group(0)}"
+                for n, line in enumerate(lines, 1)
+                if (m := WORK_HISTORY.search(line))
+            ]
+    assert not hits, "name a date or a commit instead:\n" + "\n".join(hits)
