@@ -115,3 +115,24 @@ def test_figure_from_the_synthetic_ground_truth(tmp_path):
     assert im.height == 64 + 22 and im.width > 5 * 64
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         report.figure(tmp_path / "x.png", tmp_path / "missing.pt", size=64)
+
+
+def test_figure_through_a_model(tmp_path):
+    """The model's panels come from ``tryon try-on``'s own code (a random checkpoint of the default
+    architecture: the figure's layout does not depend on the weights)."""
+    import torch
+    from PIL import Image
+
+    from tryon import config
+    from tryon.nets.build import architecture, build_model
+    from tryon.text import Vocabulary
+    from tryon.vocab import BODY_TYPES, BUILDS
+
+    p = config.load_params(ROOT / "params.yaml")
+    vocab = Vocabulary.build([f"height 165cm, weight 50kg, {b}, {w}" for b in BODY_TYPES for w in BUILDS])
+    arch = architecture(p, vocab.code_dim)
+    ckpt = tmp_path / "model.pt"
+    torch.save({"model": build_model(arch).state_dict(), "architecture": arch, "vocab": vocab.to_dict(),
+                "image_size": 128}, ckpt)  # fmt: skip
+    out = report.figure(tmp_path / "fig.png", ckpt, size=64)
+    assert Image.open(out).size == (64 * 5 + 32 + 5 * 6, 64 + 22)
