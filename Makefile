@@ -12,7 +12,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help setup repro test test-fast lab lint format bench clean-outputs mediapipe screenshot browser \
-	readme-table readme-figure
+	readme-table readme-figure explore-screenshot
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -87,8 +87,15 @@ readme-table: setup ## rewrite README.md's results table from metrics/*.json (py
 readme-figure: setup ## redraw docs/figure.png (a synthetic test body through models/model.pt)
 	$(BIN)/python -m tryon.report figure --checkpoint models/model.pt --out docs/figure.png
 
-lab: setup ## start jupyter lab (adds --allow-root when run as root)
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,)
+lab: setup ## start jupyter lab on notebooks/explore.ipynb, the explorer (adds --allow-root when run as root)
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/explore.ipynb
+
+explore-screenshot: setup browser ## run notebooks/explore.ipynb headless, draw it in JupyterLab -> reports/explore.png
+	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) not found (make browser)" >&2; exit 2; }
+	mkdir -p reports/executed
+	$(BIN)/papermill -k $(KERNEL) --cwd . --log-level WARNING --no-progress-bar \
+		notebooks/explore.ipynb reports/executed/explore.ipynb
+	$(BIN)/python -m tryon.viz.explore screenshot reports/executed/explore.ipynb --out reports/explore.png
 
 lint: setup ## ruff lint + format check, notebooks stripped
 	$(BIN)/ruff check tryon tests
