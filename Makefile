@@ -90,11 +90,12 @@ readme-figure: setup ## redraw docs/figure.png (a synthetic test body through mo
 lab: setup ## start jupyter lab on notebooks/explore.ipynb, the explorer (adds --allow-root when run as root)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/explore.ipynb
 
+# CHECKPOINT=path: another model than data/05_train/model.pt (else models/model.pt)
 explore-screenshot: setup browser ## run notebooks/explore.ipynb headless, draw it in JupyterLab -> reports/explore.png
 	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) not found (make browser)" >&2; exit 2; }
 	mkdir -p reports/executed
 	$(BIN)/papermill -k $(KERNEL) --cwd . --log-level WARNING --no-progress-bar \
-		notebooks/explore.ipynb reports/executed/explore.ipynb
+		$(if $(CHECKPOINT),-p checkpoint $(abspath $(CHECKPOINT)),) notebooks/explore.ipynb reports/executed/explore.ipynb
 	$(BIN)/python -m tryon.viz.explore screenshot reports/executed/explore.ipynb --out reports/explore.png
 
 lint: setup ## ruff lint + format check, notebooks stripped

@@ -18,8 +18,9 @@ Everything the notebook shows is computed here; the notebook only calls it. Laye
 - :func:`screenshot`: the executed notebook opened in JupyterLab and drawn by headless Chromium.
 
 Sizes: the network works at the checkpoint's square working size S (128 px by default). The explorer shows
-the photo scaled to ``height`` rows (default S, the size the network decides at; every update then takes
-well under 2 s on 2 cores), or at the photo's own size (``height=None``, as ``tryon try-on`` writes it).
+the photo scaled to ``height`` rows (default S, the size the network decides at; an update then takes about
+0.6 s on one torch thread, the default), or at the photo's own size (``height=None``, as ``tryon try-on``
+writes it).
 
 ``python -m tryon.viz.explore rank`` prints :func:`weight_width_rank`; ``python -m tryon.viz.explore
 screenshot NOTEBOOK --out PNG`` draws a notebook in JupyterLab (``make explore-screenshot``).
@@ -279,12 +280,14 @@ class Explorer:
     """A loaded try-on model that explains its predictions (no widgets; :class:`ExplorerUI` adds them).
 
     ``height``: the rows the photos are scaled to (default: the checkpoint's working size; None: their own
-    size); ``threads``: torch CPU threads."""
+    size); ``threads``: torch CPU threads. One by default: the network at 128 px takes about 0.2 s on one
+    thread, and a second one made updates up to ten times slower whenever other work (a training run)
+    shared the cores (measured on 2 cores at load 5.5: 0.6 s per update with one thread, 2-7 s with two)."""
 
     def __init__(
         self,
         checkpoint: str | os.PathLike | None = None,
-        threads: int = 2,
+        threads: int = 1,
         height: int | None | str = "working",
         roots: dict[str, Path] | None = None,
     ):
@@ -539,7 +542,7 @@ def weight_width_rank(
     values: Sequence[float] = DEFAULT_VALUES["weight"],
     text: str | None = None,
     height: int | None = None,
-    threads: int = 2,
+    threads: int = 1,
     roots: dict[str, Path] | None = None,
     show: bool = True,
 ) -> pd.DataFrame:
@@ -803,10 +806,12 @@ def latency_note(lat: dict) -> str:
         f"px, {lat['threads']} torch threads, 1-min load {lat['load_1min']:.1f} on {lat['cores']} cores): "
         f"median {lat['median']:.2f} s, max {lat['max']:.2f} s, {ok} the 2 s target "
         f"(network + composition {lat['predict_median']:.2f} s, drawing the rest)."
+        + f" CPU time per update (all threads): median {lat['cpu_median']:.2f} s, max {lat['cpu_max']:.2f} s"
         + (
-            " Other work kept the cores busy (load above the core count): read these times as an upper bound."
+            "; other work kept the cores busy (load above the core count), so the wall times are inflated: on an "
+            "idle machine an update takes at most its CPU time."
             if lat["load_1min"] > lat["cores"]
-            else ""
+            else "."
         )
     )
 
@@ -1152,7 +1157,7 @@ class ExplorerUI:
 
         if self.inputs is None:
             return
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             view = self.ex.run(self.inputs, self.w_text.value)
         except InferError as e:
@@ -1163,7 +1168,7 @@ class ExplorerUI:
         self.canvas.draw()  # render now (and send to the page): the time below is what the user waits
         _keep_static_image(self.canvas)
         sec = time.perf_counter() - t0
-        self.latencies.append({"seconds": sec, "predict": view.seconds})
+        self.latencies.append({"seconds": sec, "predict": view.seconds, "cpu": time.process_time() - c0})
         h, w = view.inputs.person.shape[:2]
         self._status(
             f"updated in {sec:.2f} s (network + composition {view.seconds:.2f} s) at {w}x{h} px; trunk from "
@@ -1203,8 +1208,10 @@ class ExplorerUI:
 
     def time_updates(self, weights: Sequence[float] = (50, 62, 74, 86, 98)) -> dict:
         """Move the weight slider through ``weights`` (one update each, as a user would) and return the
-        update times: ``median``, ``max``, ``each`` (seconds, including drawing the panels),
-        ``predict_median``, the photo ``size`` (W, H) and the machine (threads, cores, load)."""
+        update times: ``median``, ``max``, ``each`` (wall seconds, including drawing the panels),
+        ``predict_median``, ``cpu_median`` / ``cpu_max`` (the CPU seconds of this process, all its threads:
+        with no other work on the machine an update's wall time is at most this, since some thread of it runs
+        all the time), the photo ``size`` (W, H) and the machine (threads, cores, load)."""
         import torch
 
         from tryon import runtime
@@ -1226,6 +1233,8 @@ class ExplorerUI:
             "median": float(np.median(each)) if each else math.nan,
             "max": float(np.max(each)) if each else math.nan,
             "predict_median": float(np.median([r["predict"] for r in got])) if got else math.nan,
+            "cpu_median": float(np.median([r["cpu"] for r in got])) if got else math.nan,
+            "cpu_max": float(np.max([r["cpu"] for r in got])) if got else math.nan,
             "size": (w, h), "working_size": self.ex.model.size, "threads": torch.get_num_threads(),
             **runtime.cpu_load(),
         }  # fmt: skip
@@ -1506,7 +1515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--values", default="45:110:5", help="weights (kg): start:stop:step or a list")
     r.add_argument("--text", help="the other fields (default: estimated from each parse map)")
     r.add_argument("--height", type=int, help="scale the photos to this many rows (default: own size)")
-    r.add_argument("--threads", type=int, default=2)
+    r.add_argument("--threads", type=int, default=1)
     s = sub.add_parser("screenshot", help="draw a notebook in JupyterLab with headless Chromium")
     s.add_argument("notebook", help="an executed notebook under the repository")
     s.add_argument("--out", default=str(paths.REPORTS_DIR / "explore.png"))
