@@ -292,6 +292,18 @@ def test_samples_catalogues(explorer):
 
 
 @pytest.mark.shared
+def test_switching_the_garment_source_keeps_the_person(explorer):
+    _shared()
+    ui = E.ExplorerUI(explorer, source=E.VITONHD, person="08909_00", garment="02783_00")
+    assert ui.view.inputs.name == "08909_00" and "cihp labels" in ui.view.result.parse_source
+    ui.w_gsrc.value = E.DRESSCODE
+    dc = explorer.catalogue(E.DRESSCODE)
+    assert ui.w_person.value == "08909_00" and ui.w_garment.value == dc.default_pair()[1]
+    assert ui.inputs.category == dc.garments[ui.w_garment.value].category
+    assert ui.view.inputs.name == "08909_00"
+
+
+@pytest.mark.shared
 def test_weight_width_rank_table(ckpt):
     _shared()
     df = E.weight_width_rank(ckpt, persons=E.RANK_PERSONS[:1], values=[45, 110], height=128, show=False)

@@ -1046,7 +1046,7 @@ class ExplorerUI:
     def _on_source(self, _change) -> None:
         if self._busy:
             return
-        self._fill_lists()
+        self._fill_lists(self.w_person.value, self.w_garment.value)  # kept where the new list has them
         self.reload()
 
     def _on_inputs(self, _change) -> None:
@@ -1419,7 +1419,7 @@ def screenshot(
     notebook: str | os.PathLike,
     out: str | os.PathLike,
     width: int = 1400,
-    height: int = 2600,
+    height: int = 2800,
     chromium: str = CHROMIUM,
     timeout: float = 180.0,
     settle: float = 3.0,
@@ -1520,7 +1520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("notebook", help="an executed notebook under the repository")
     s.add_argument("--out", default=str(paths.REPORTS_DIR / "explore.png"))
     s.add_argument("--width", type=int, default=1400)
-    s.add_argument("--height", type=int, default=2600)
+    s.add_argument("--height", type=int, default=2800)
     args = ap.parse_args(argv)
     if args.cmd == "rank":
         weight_width_rank(
