@@ -803,7 +803,7 @@ def latency_note(lat: dict) -> str:
     ok = "within" if lat["max"] <= 2.0 else "OVER"
     return (
         f"**Update latency** ({lat['n']} text changes, photo at {w}x{h} px, working size {lat['working_size']} "
-        f"px, {lat['threads']} torch threads, 1-min load {lat['load_1min']:.1f} on {lat['cores']} cores): "
+        f"px, {lat['threads']} torch thread{'s' if lat['threads'] != 1 else ''}, 1-min load {lat['load_1min']:.1f} on {lat['cores']} cores): "
         f"median {lat['median']:.2f} s, max {lat['max']:.2f} s, {ok} the 2 s target "
         f"(network + composition {lat['predict_median']:.2f} s, drawing the rest)."
         + f" CPU time per update (all threads): median {lat['cpu_median']:.2f} s, max {lat['cpu_max']:.2f} s"
