@@ -1,7 +1,9 @@
 """A small deterministic training job for tests of tryon.train.loop (run as a script or under torchrun).
 
     python tests/train_worker.py OUT_DIR --steps N [--resume] [--sleep S] [--nan-at K]
-Writes OUT_DIR/result.json (rank 0) with the loss history and final parameter checksum.
+Writes OUT_DIR/result.json (rank 0) with the loss history and final parameter checksum, and every
+rank's final weights to OUT_DIR/weights_rank<R>.pt. The model has no dropout (nothing random in a step),
+so a DDP run and a single-process run on the same global batch must end with the same weights.
 """
 
 import argparse
@@ -13,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tryon.train.loop import DistInfo, fit, init_distributed
+from tryon.train.loop import DistInfo, fit, init_distributed, unwrap
 
 
 class ToyData:
@@ -41,9 +43,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     info = init_distributed(torch.device("cpu"))
     torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1), nn.Dropout(0.1), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1)
-    )
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1))
     if info.world_size > 1:
         model = nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=5e-4)
@@ -75,6 +75,9 @@ def main(argv=None):
         progress=False,
         dist_info=info if info.world_size > 1 else DistInfo(),
     )
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    weights = {k: v.detach().clone() for k, v in unwrap(model).state_dict().items()}
+    torch.save(weights, Path(a.out) / f"weights_rank{info.rank}.pt")
     if info.is_main:
         checksum = float(sum(p.double().sum() for p in model.parameters()))
         Path(a.out, "result.json").write_text(
