@@ -150,12 +150,26 @@ def test_flow_loss_masked_l1():
     assert zero.item() == 0.0
     zero.backward()
     assert p.grad is not None and p.grad.abs().sum() == 0
-    # the grid convention: an identity grid reproduces the image through grid_sample
-    img = torch.rand(1, 3, 8, 8)
-    xs = (2 * torch.arange(8) + 1) / 8 - 1
-    ident = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), 0)[None]  # [1,2,H,W], x first
-    out = F.grid_sample(img, ident.permute(0, 2, 3, 1), align_corners=False)
-    assert torch.allclose(out, img, atol=1e-6)
+
+
+def test_flow_loss_of_a_known_shift_is_its_size_in_normalised_units():
+    """tryon's own grids: a flow of 2 pixels in x (tryon.geometry.flow_to_grid, source = target + flow)
+    differs from the identity grid by 2 * 2 / W in x and 0 in y, so the loss (the mean over both
+    coordinates) is 2 / W; the same grid warps the image 2 pixels to the left (x first: a swapped
+    convention would move it vertically), which is what the warp terms of the loss are computed on."""
+    from tryon.geometry import flow_to_grid, identity_grid, warp
+
+    h, w = 6, 8
+    flow = torch.zeros(1, 2, h, w)
+    flow[:, 0] = 2.0  # x: sample two pixels to the right
+    grid = flow_to_grid(flow)
+    valid = torch.ones(1, 1, h, w)
+    assert flow_loss(grid, identity_grid(1, h, w), valid).item() == pytest.approx(2 / w)
+    img = torch.rand(1, 3, h, w)
+    out = warp(img, grid)
+    assert torch.allclose(out[..., : w - 2], img[..., 2:], atol=1e-6)  # out[x] = img[x + 2]
+    assert (out[..., w - 2 :] == 0).all()  # beyond the right edge: zeros
+    assert torch.allclose(warp(img, identity_grid(1, h, w)), img, atol=1e-6)
 
 
 def test_combine_weights_and_strictness():

@@ -165,13 +165,19 @@ def test_sharpness_split_tells_a_blurred_outline_from_a_blurred_texture():
     garment = np.zeros((80, 60), bool)
     garment[20:60, 15:45] = True
     photo[garment] = rng.integers(40, 120, (garment.sum(), 1)).astype(np.uint8)  # a textured dark garment
-    assert sharpness_split(photo, photo, garment) == pytest.approx(
-        {
-            "sharp_inner": 1.0,
-            "sharp_edge": 1.0,
-            "edge_share": sharpness_split(photo, photo, garment)["edge_share"],
-        }
-    )
+    same = sharpness_split(photo, photo, garment)
+    assert same["sharp_inner"] == pytest.approx(1.0) and same["sharp_edge"] == pytest.approx(1.0)
+    # edge_share, on photos whose gradients are known to lie in one part: a flat garment on a flat
+    # background has all its gradient at the outline, inside the 4-px band; a texture more than 6 px
+    # from the outline on a garment of the background's colour has all of it in the interior
+    outline = np.full_like(photo, 230)
+    outline[garment] = 80
+    assert sharpness_split(outline, outline, garment)["edge_share"] == pytest.approx(1.0)
+    deep = np.full_like(photo, 230)
+    core6 = ndimage.binary_erosion(garment, iterations=6)
+    deep[core6] = photo[core6]
+    assert sharpness_split(deep, deep, garment)["edge_share"] == pytest.approx(0.0)
+    assert 0.05 < same["edge_share"] < 0.95  # the textured garment: both parts hold gradient
     flat = photo.copy()
     flat[ndimage.binary_erosion(garment, iterations=4)] = 80  # the texture gone, the outline kept
     s = sharpness_split(flat, photo, garment)
