@@ -11,7 +11,7 @@ import torch
 from tryon.data import labels
 from tryon.data.labels import CIHP
 from tryon.eval import baselines as B
-from tryon.eval.photo import FIGURES, edge_ssim, grey, photo_figures
+from tryon.eval.photo import FIGURES, PAINTED_FIGURES, edge_ssim, grey, painted_region, photo_figures
 from tryon.eval.sources import SOURCES
 
 
@@ -104,9 +104,80 @@ def test_photo_figures_see_a_blurred_flat_garment(person):
         photo_figures(flat[:-1], photo, region)
 
 
+def test_painted_figures_measure_only_the_painted_pixels(person):
+    """The painted region's figures: an output that differs from the photo only by a known amount on the
+    arms (the painted region here) scores exactly that error there; changing the kept pixels or the
+    garment leaves them unchanged; an empty region gives NaN."""
+    photo, parse, *_ = person
+    region = parse == CIHP.UPPER_CLOTHES
+    arms = labels.isin(parse, labels.ARMS)
+    out = photo.astype(np.int16)
+    out[arms] += 51  # +0.2 on every channel of the arms: grey error 0.2 exactly
+    out = out.clip(0, 255).astype(np.uint8)
+    f = photo_figures(out, photo, region, painted=arms)
+    assert set(f) == set(FIGURES) | set(PAINTED_FIGURES)
+    expected = float(np.abs(grey(out) - grey(photo))[arms].mean())
+    assert f["painted_l1"] == pytest.approx(expected) and 0.15 < f["painted_l1"] <= 0.2
+    assert f["painted_ssim"] < 0.999
+    elsewhere = out.copy()
+    elsewhere[region | (parse == CIHP.FACE)] = 0  # a ruined garment and face: not the painted pixels
+    g = photo_figures(elsewhere, photo, region, painted=arms)
+    assert g["painted_l1"] == f["painted_l1"] and g["garment_ssim"] < f["garment_ssim"]
+    same = photo_figures(photo, photo, region, painted=arms)
+    assert same["painted_ssim"] == pytest.approx(1.0) and same["painted_l1"] == 0.0
+    empty = photo_figures(out, photo, region, painted=np.zeros_like(arms))
+    assert math.isnan(empty["painted_ssim"]) and math.isnan(empty["painted_l1"])
+    assert set(photo_figures(out, photo, region)) == set(FIGURES)  # without a region: the plain figures
+    with pytest.raises(ValueError, match="painted"):
+        photo_figures(out, photo, region, painted=arms[:-1])
+
+
+def test_painted_region_is_what_the_fusion_does_not_keep_outside_the_garment(person, monkeypatch):
+    """The painted region follows :func:`tryon.data.labels.keep_mask` (whatever it keeps) and never holds
+    the garment region."""
+    _, parse, *_ = person
+    region = parse == CIHP.UPPER_CLOTHES
+    expected = ~labels.keep_mask(parse, "upper_body") & ~region
+    assert np.array_equal(painted_region(parse, "upper_body", region), expected)
+    arms = labels.isin(parse, labels.ARMS)
+    monkeypatch.setattr(labels, "keep_mask", lambda p, c="upper_body": ~(arms | region))  # arms not kept
+    assert np.array_equal(painted_region(parse, "upper_body", region), arms)
+    monkeypatch.setattr(labels, "keep_mask", lambda p, c="upper_body": np.zeros_like(region))
+    assert np.array_equal(painted_region(parse, "upper_body", region), ~region)
+
+
 # --------------------------------------------------------------------------------------------
 # Reading a try-on against the baselines (stage 06)
 # --------------------------------------------------------------------------------------------
+def test_versus_decides_by_the_paired_interval_of_the_difference():
+    """``real.versus``: the model is always a little better than baseline ``a`` on garment SSIM while
+    the pairs vary a lot (means 0.62 vs 0.60, separate intervals overlapping): paired, it beats it.
+    On l1 (lower is better) the model is always worse: not a win, and the sentence says worse. On
+    sharpness the values are read as their distance to 1 (1.6 is not better than 0.9). A NaN pair is
+    left out of that figure only."""
+    from tryon.stages.evaluate import versus, versus_sentence
+
+    rng = np.random.default_rng(0)
+    base_ssim = rng.uniform(0.3, 0.9, 12)
+    model = [{"garment_ssim": s + 0.02, "l1": 0.10, "sharpness_ratio": 0.9} for s in base_ssim]
+    base = [
+        {"garment_ssim": s, "l1": 0.08 + 0.001 * i, "sharpness_ratio": 1.6} for i, s in enumerate(base_ssim)
+    ]
+    base[3]["l1"] = math.nan
+    vs = versus(model, {"a": base}, ("garment_ssim", "l1", "sharpness_ratio"))["a"]
+    assert vs["garment_ssim"]["beats"] and vs["garment_ssim"]["diff"] == pytest.approx(0.02)
+    assert not vs["l1"]["beats"] and vs["l1"]["ci95"][0] > 0 and vs["l1"]["n"] == 11
+    assert vs["sharpness_ratio"]["beats"] and vs["sharpness_ratio"]["diff"] == pytest.approx(0.1 - 0.6)
+    assert "distance" not in vs["l1"] and "sharpness_ratio - 1" in vs["sharpness_ratio"]["compared"]
+    sentence = versus_sentence({"a": vs})
+    assert "a: better on garment_ssim, sharpness_ratio; worse on l1." in sentence
+    tie = versus(model, {"b": [{**m} for m in model]}, ("garment_ssim",))
+    assert not tie["b"]["garment_ssim"]["beats"]
+    assert "b: better on no figure; not told apart on garment_ssim" in versus_sentence(tie)
+    with pytest.raises(ValueError, match="12 model pairs but 11 pairs of a"):
+        versus(model, {"a": base[:-1]})
+
+
 def test_better_and_beats_read_each_figure_the_right_way():
     from tryon.stages.evaluate import beats, beats_sentence, better
 
@@ -121,6 +192,8 @@ def test_better_and_beats_read_each_figure_the_right_way():
     assert "a: beats it on garment_ssim, sharpness_ratio, not on l1" in sentence
 
 
+@pytest.mark.slow
+@pytest.mark.shared
 def test_real_paired_on_the_shared_samples(shared_samples, tmp_path):
     """The real split's first test pairs with a random-weight checkpoint as both models: every row has
     every figure, identical models gain nothing from "real training", the pasted row is labelled,
@@ -128,7 +201,7 @@ def test_real_paired_on_the_shared_samples(shared_samples, tmp_path):
     import test_infer
 
     from tryon.data.real import split_table
-    from tryon.stages.evaluate import real_paired
+    from tryon.stages.evaluate import BEAT_FIGURES, real_paired
     from tryon.viz.report import real_rows, real_table_html
 
     ck = test_infer._save_ckpt(tmp_path / "model.pt")
@@ -143,17 +216,30 @@ def test_real_paired_on_the_shared_samples(shared_samples, tmp_path):
     assert real["n_test_pairs"] == 4 and set(real["baselines"]) == set(B.NAMES)
     assert real["split"].startswith("the paired test pairs of the real split")
     for row in (real["paired"], real["synthetic_only"], *real["baselines"].values()):
-        assert set(FIGURES) <= set(row)
+        assert set(FIGURES) | set(PAINTED_FIGURES) <= set(row)
         assert all(0 <= row[k] <= 1 for k in ("ssim_net", "garment_ssim", "garment_edge_ssim", "l1"))
+        assert all(f"{k}_ci95" in row for k in FIGURES)  # the baselines have intervals too
+        assert "face_ssim_net" not in row  # the face is kept by construction: under `kept`, not a figure
     for row in (real["paired"], real["synthetic_only"]):
-        assert 0 <= row["face_ssim_net"] <= 1 and 0 <= row["warp_mask_iou"] <= 1
+        assert 0 <= row["warp_mask_iou"] <= 1
+        assert 0 < row["painted_l1"] < 1 and -1 <= row["painted_ssim"] < 1  # the network paints there
+    assert real["baselines"]["mean_fill"]["painted_l1"] == 0  # outside the garment it is the photo
+    kept = real["kept"]
+    assert "by construction" in kept["note"] and kept["paired_face_ssim"] == pytest.approx(1.0)
+    assert set(real["versus"]) == set(B.NAMES)
+    for name, figs in real["versus"].items():
+        assert set(figs) == set(BEAT_FIGURES)
+        for m, d in figs.items():
+            assert {"diff", "ci95", "beats"} <= set(d) and d["n"] == 4
+            assert real["model_beats"][name].count(m) == int(d["beats"])
     assert set(real["real_training_gain"]) >= {"ssim_net", "garment_ssim", "warp_mask_iou"}
     by_source = real["paired_by_source"]  # the shipped model's garment error, split by source
     assert sum(by_source[f"l1_{s}"] for s in SOURCES) == pytest.approx(real["paired"]["l1"])
     assert sum(by_source[f"share_{s}"] for s in SOURCES) == pytest.approx(1)
     assert all("paired_by_source" not in rows for rows in real["by_group"].values())
     assert all(k.endswith("_pasted") for k in real["paired_pasted"])
-    assert set(real["model_beats"]) == set(B.NAMES) and real["model_beats_sentence"]
+    assert set(real["model_beats"]) == set(B.NAMES)
+    assert real["model_beats_sentence"].startswith("The network output against the baselines, by the paired")
     assert [g["group"] for g in extras["gallery"]][0] == "vitonhd" and len(extras["gallery"]) == 2
     assert {"synthetic_only", "synthetic_only_warped", "paired_warped"} <= set(extras["gallery"][0])
     assert len(real_rows(real)) == 4 + len(B.NAMES)  # shipped, synthetic-only, no detail, pasted, baselines

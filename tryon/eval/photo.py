@@ -11,7 +11,12 @@ the garment box its bounding box. SSIM is always :func:`tryon.eval.metrics.ssim_
   larger maximum of the two: a flat, blurred or misplaced print scores low, unlike plain SSIM;
 - ``l1``: mean absolute error inside the garment region; ``psnr``: whole image (dB);
 - ``sharpness_ratio``: mean Sobel gradient magnitude of the output over that of the photo inside the
-  garment region (1.0: as sharp as the photo).
+  garment region (1.0: as sharp as the photo);
+- with a ``painted`` region (:func:`painted_region`: the pixels the fusion leaves to the network outside
+  the garment region, e.g. the arms and neck it repaints), ``painted_ssim`` (the SSIM map's mean there)
+  and ``painted_l1`` (mean absolute error there): how well the network paints what it must paint besides
+  the garment. The kept pixels are the photo's by construction, so no figure of them says anything about
+  the network.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from tryon.eval.metrics import ssim_image
 NET_SIZE = (192, 256)
 #: the figures :func:`photo_figures` returns (and the order of report tables)
 FIGURES = ("ssim", "ssim_net", "garment_ssim", "garment_edge_ssim", "l1", "psnr", "sharpness_ratio")
+#: the figures :func:`photo_figures` adds when it is given the painted region
+PAINTED_FIGURES = ("painted_ssim", "painted_l1")
 
 
 def grey(rgb: np.ndarray) -> np.ndarray:
@@ -69,14 +76,39 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else math.nan
 
 
-def photo_figures(output: np.ndarray, photo: np.ndarray, garment: np.ndarray) -> dict[str, float]:
+def painted_region(parse: np.ndarray, category: str, garment: np.ndarray) -> np.ndarray:
+    """The pixels the network decides outside the photo's ``garment`` region (bool [H, W]): those the
+    fusion does not keep (:func:`tryon.data.labels.keep_mask` of the CIHP ``parse`` for ``category``),
+    less the garment region. Bool [H, W]; empty where the fusion keeps everything but the garment."""
+    from tryon.data import labels
+
+    return ~labels.keep_mask(parse, category) & ~garment
+
+
+def painted_figures(a: np.ndarray, b: np.ndarray, painted: np.ndarray) -> dict[str, float]:
+    """:data:`PAINTED_FIGURES` of grey images ``a`` (output) and ``b`` (photo) [H, W] in [0, 1] on the
+    bool region ``painted`` [H, W]: the SSIM map (whole image, :func:`ssim_image`) averaged there, and
+    the mean absolute error there. NaN when the region is empty."""
+    if not painted.any():
+        return dict.fromkeys(PAINTED_FIGURES, math.nan)
+    _, smap = ssim_image(a, b, full=True)
+    return {"painted_ssim": float(smap[painted].mean()), "painted_l1": float(np.abs(a - b)[painted].mean())}
+
+
+def photo_figures(
+    output: np.ndarray, photo: np.ndarray, garment: np.ndarray, painted: np.ndarray | None = None
+) -> dict[str, float]:
     """The :data:`FIGURES` of a try-on ``output`` uint8 [H, W, 3] against the ``photo`` uint8 [H, W, 3],
-    with ``garment`` the photo's garment region, bool [H, W]. NaN where the region is empty."""
-    if output.shape != photo.shape or garment.shape != photo.shape[:2]:
+    with ``garment`` the photo's garment region, bool [H, W]. NaN where the region is empty. With
+    ``painted`` (bool [H, W], :func:`painted_region`) also the :data:`PAINTED_FIGURES`."""
+    shapes = [garment.shape] + ([] if painted is None else [painted.shape])
+    if output.shape != photo.shape or any(s != photo.shape[:2] for s in shapes):
         raise ValueError(
             f"output {output.shape}, photo {photo.shape} and garment {garment.shape} differ in size"
+            + ("" if painted is None else f" (painted {painted.shape})")
         )
     a, b = grey(output), grey(photo)
+    extra = {} if painted is None else painted_figures(a, b, painted)
     mse = float(((a - b) ** 2).mean())
     out = {
         "ssim": float(ssim_image(a, b)),
@@ -88,6 +120,7 @@ def photo_figures(output: np.ndarray, photo: np.ndarray, garment: np.ndarray) ->
         return {
             **out,
             **dict.fromkeys(("garment_ssim", "garment_edge_ssim", "l1", "sharpness_ratio"), math.nan),
+            **extra,
         }
     sharp_photo = float(sobel_magnitude(b)[garment].mean())
     out |= {
@@ -98,4 +131,4 @@ def photo_figures(output: np.ndarray, photo: np.ndarray, garment: np.ndarray) ->
         if sharp_photo > 0
         else math.nan,
     }
-    return {k: out[k] for k in FIGURES}
+    return {**{k: out[k] for k in FIGURES}, **extra}
