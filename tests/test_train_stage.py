@@ -1,8 +1,9 @@
 """Stage 05_train / 06_evaluate on a tiny prepared dataset: determinism, resume, evaluation keys,
-checkpoint errors."""
+checkpoint errors. Every test that trains stage 05 (in process or as a subprocess) is ``slow``."""
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 import signal
@@ -41,6 +42,7 @@ def _final(root, **train):
     return metrics["final_train_loss"]["total"], metrics
 
 
+@pytest.mark.slow
 def test_same_seed_same_final_loss(tiny_root):
     a, _ = _final(tiny_root)
     b, m = _final(tiny_root)
@@ -50,6 +52,8 @@ def test_same_seed_same_final_loss(tiny_root):
     assert m["vgg_weights"].startswith("random(") and m["device"] == "cpu"
 
 
+@pytest.mark.slow
+@pytest.mark.shared
 def test_real_phase_runs_after_the_synthetic_one(tiny_root, shared_samples):
     """With the real split of the shared samples: the mixed phase runs from the synthetic weights,
     1 real + 1 synthetic sample per batch, each term logged per source; synthetic_only.pt differs from
@@ -65,6 +69,7 @@ def test_real_phase_runs_after_the_synthetic_one(tiny_root, shared_samples):
     assert off["real_phase"].startswith("not used")
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(tiny_root):
     """Extending a finished run (2 steps, then resumed to 4) equals a 4-step run under the step schedule;
     a cosine schedule is tied to the run's length, so extending a run changes it (the SIGKILL tests
@@ -122,6 +127,8 @@ def uninterrupted(tiny_root, tmp_path_factory):
     return _weights(root)
 
 
+@pytest.mark.slow
+@pytest.mark.shared
 @needs_real
 def test_sigkill_in_the_real_phase_then_resume_matches_uninterrupted(tiny_root, uninterrupted, tmp_path):
     root = _copy_inputs(tiny_root, tmp_path)
@@ -143,6 +150,8 @@ def test_sigkill_in_the_real_phase_then_resume_matches_uninterrupted(tiny_root, 
     _same_weights(_weights(root), uninterrupted)
 
 
+@pytest.mark.slow
+@pytest.mark.shared
 @needs_real
 def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one(tiny_root, uninterrupted, tmp_path):
     root = _copy_inputs(tiny_root, tmp_path)
@@ -157,6 +166,28 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one(tiny_root, uni
     _same_weights(_weights(root), uninterrupted)
 
 
+def assert_figure(value, low: float, high: float, what: str = "") -> None:
+    """A reported figure is a finite number in ``[low, high]``: NaN (a figure that was never measured,
+    an empty mask) fails, as does inf."""
+    assert isinstance(value, float) and math.isfinite(value), f"{what}: {value!r} is not a finite number"
+    assert low <= value <= high, f"{what}: {value} outside [{low}, {high}]"
+
+
+#: the range of each stage-06 figure on the tiny run (``psnr`` in dB, ``epe_px`` in pixels at 64 px)
+FIGURE_RANGE = {"ssim": (-1, 1), "psnr": (0, 100), "l1": (0, 2), "epe_px": (0, 64), "warp_mask_iou": (0, 1),
+                "contour_iou": (0, 1), "identity_ssim": (-1, 1), "skin_l1": (0, 2)}  # fmt: skip
+
+
+def test_figure_check_fails_on_nan_and_inf():
+    for bad in (math.nan, math.inf, None, "n/a"):
+        with pytest.raises(AssertionError, match="not a finite number"):
+            assert_figure(bad, 0, 2, "skin_l1")
+    with pytest.raises(AssertionError, match="outside"):
+        assert_figure(2.5, 0, 2, "skin_l1")
+    assert_figure(0.3, 0, 2, "skin_l1")
+
+
+@pytest.mark.slow
 def test_evaluate_reports_every_metric_and_ablation(tiny_root):
     _final(tiny_root)
     metrics, extras = eval_stage.run(_params(), tiny_root)
@@ -167,19 +198,23 @@ def test_evaluate_reports_every_metric_and_ablation(tiny_root):
     assert metrics["unpaired"].startswith("each test person with the next")
     unp, paired = metrics["ablations"]["full_unpaired"], metrics["ablations"]["full"]
     assert unp["epe_px"] == unp["epe_px"] and unp["epe_px"] != paired["epe_px"]
-    for row in metrics["ablations"].values():  # every row: the same figures, each with its interval
+    assert set(FIGURE_RANGE) == set(eval_stage.METRICS)
+    for name, row in metrics["ablations"].items():  # every row: the same figures, each with its interval
         assert {m for m in row if not m.endswith("_ci95")} == set(eval_stage.METRICS)
-        lo, hi = row["ssim_ci95"]
-        assert lo <= row["ssim"] <= hi
+        for m, (low, high) in FIGURE_RANGE.items():  # NaN anywhere fails: every figure was measured
+            assert_figure(row[m], low, high, f"{name}.{m}")
+            lo, hi = row[f"{m}_ci95"]
+            assert_figure(lo, low, high, f"{name}.{m}_ci95")
+            assert_figure(hi, lo, high, f"{name}.{m}_ci95")
     a, b = (metrics["ablations"][r]["ssim"] for r in ("full_short", "method_only"))
     assert a != b, "method_only trains without the flow and contour terms: other weights"
     v = metrics["ablation_verdicts"]
     assert set(v) == set(metrics["ablations"]) - {"full", "full_unpaired", "full_short"}
     assert set(v["no_style"].values()) <= {"better", "worse", "within_ci"}
     skin = metrics["ablations"]["full"]["skin_l1"]  # measured on the unpaired twin: where skin is uncovered
-    assert skin == metrics["ablations"]["full_unpaired"]["skin_l1"] and (skin != skin or 0 <= skin <= 2)
-    for m in eval_stage.METRICS:
-        assert m in metrics["headline"]
+    assert skin == metrics["ablations"]["full_unpaired"]["skin_l1"]
+    for m, (low, high) in FIGURE_RANGE.items():  # the headline: a NaN skin_l1 (no skin measured) fails
+        assert_figure(metrics["headline"][m], low, high, f"headline.{m}")
     assert metrics["lpips"] == "LPIPS not computed: no weights"
     assert metrics["fid"] == metrics["unpaired_fid"] == "FID not computed: no weights"
     assert metrics["kid"] == "KID not computed: no weights"
@@ -234,6 +269,7 @@ def test_architecture_is_explicit_and_round_trips():
     assert train_stage.architecture(p2, 20)["fusion"]["kind"] == "unet"
 
 
+@pytest.mark.slow
 def test_skin_gallery_shows_the_pairs_with_most_uncovered_skin_through_each_model(tiny_root):
     from tryon.data.dataset import TryOnDataset
     from tryon.stages.ablations import skin_gallery
