@@ -31,8 +31,21 @@ def shared_samples():
 
 
 def pytest_collection_modifyitems(config, items):
+    """Every test that reads ../shared (through the ``shared_samples`` fixture, directly or through
+    another fixture) carries the ``shared`` marker, so ``-m "not shared"`` runs without it; a test that
+    lacks the marker stops the collection, naming it. Without CUDA the ``gpu`` tests skip."""
     import torch
 
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "shared_samples" in getattr(item, "fixturenames", ()) and item.get_closest_marker("shared") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests read ../shared (the shared_samples fixture) without @pytest.mark.shared: "
+            + ", ".join(unmarked)
+        )
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA device")

@@ -179,6 +179,7 @@ def test_cloth_mask_of_a_white_garment_on_white_comes_from_the_flat_background()
     assert flat.sum() >= mask.sum() * 0.98
 
 
+@pytest.mark.shared
 def test_cloth_masks_of_the_real_vitonhd_cloths_match_their_cloth_masks(shared_samples):
     from PIL import Image
 

@@ -35,7 +35,7 @@ DC_CAT_ID = {"upper_body": 0, "lower_body": 1, "dresses": 2}
 
 
 @pytest.fixture
-def samples() -> Path:
+def samples(shared_samples) -> Path:
     """The real sample files; skip when the shared folder is not beside the checkout."""
     if not (SAMPLES / "vitonhd" / "image").is_dir() or not (SAMPLES / "dresscode" / "image").is_dir():
         pytest.skip(f"no ../shared/data/vton-samples: real samples not found at {SAMPLES}")
@@ -137,6 +137,7 @@ def _one_line_error(fn, *args, name: str, **kwargs) -> str:
 # ---------------------------------------------------------------- detection
 
 
+@pytest.mark.shared
 def test_detect_each_layout(vitonhd_root: Path, dresscode_root: Path, samples: Path) -> None:
     assert official.detect(vitonhd_root) == "vitonhd_official"
     assert official.detect(dresscode_root) == "dresscode_official"
@@ -145,6 +146,7 @@ def test_detect_each_layout(vitonhd_root: Path, dresscode_root: Path, samples: P
     assert official.detect(samples / "dresscode") == "flat"
 
 
+@pytest.mark.shared
 def test_detect_only_test_split_or_one_category(vitonhd_root: Path, dresscode_root: Path) -> None:
     import shutil
 
@@ -166,6 +168,7 @@ def test_detect_not_a_dataset(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- listing
 
 
+@pytest.mark.shared
 def test_vitonhd_counts_and_paths(vitonhd_root: Path) -> None:
     train = official.list_official(vitonhd_root, "train")
     assert len(train) == 10 and all(r.mode == "paired" and r.person_id == r.cloth_id for r in train)
@@ -188,6 +191,7 @@ def test_vitonhd_counts_and_paths(vitonhd_root: Path) -> None:
         official.list_official(vitonhd_root, "val")
 
 
+@pytest.mark.shared
 def test_dresscode_counts_and_paths(dresscode_root: Path) -> None:
     train = official.list_official(dresscode_root, "train")
     assert len(train) == 24
@@ -210,6 +214,7 @@ def test_dresscode_counts_and_paths(dresscode_root: Path) -> None:
         official.list_official(dresscode_root, "train", categories=["shoes"])
 
 
+@pytest.mark.shared
 def test_dresscode_top_level_fallback(dresscode_root: Path) -> None:
     """A category without its own pairs file reads its lines of the top-level file (third column 0|1|2,
     or, without a third column, the persons found in its images/)."""
@@ -228,6 +233,7 @@ def test_dresscode_top_level_fallback(dresscode_root: Path) -> None:
 # ---------------------------------------------------------------- loading
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("layout", ["vitonhd", "dresscode"])
 def test_load_one_pair(layout: str, request: pytest.FixtureRequest) -> None:
     root = request.getfixturevalue(f"{layout}_root")
@@ -247,6 +253,7 @@ def test_load_one_pair(layout: str, request: pytest.FixtureRequest) -> None:
 # ---------------------------------------------------------------- errors
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize(
     ("layout", "folder"),
     [("vitonhd", "train/image-parse-v3"), ("vitonhd", "test/openpose_json"), ("dresscode", "dresses/dense")],
@@ -261,6 +268,7 @@ def test_missing_folder(layout: str, folder: str, request: pytest.FixtureRequest
     _one_line_error(official.list_official, root, "train", name=str(root / folder))
 
 
+@pytest.mark.shared
 def test_missing_pairs_file(vitonhd_root: Path, dresscode_root: Path) -> None:
     (vitonhd_root / "test_pairs.txt").unlink()
     _one_line_error(official.detect, vitonhd_root, name=f"{vitonhd_root / 'test_pairs.txt'}: file not found")
@@ -272,6 +280,7 @@ def test_missing_pairs_file(vitonhd_root: Path, dresscode_root: Path) -> None:
     _one_line_error(official.detect, dresscode_root, name=f"{own}: file not found")
 
 
+@pytest.mark.shared
 def test_malformed_pairs_line(vitonhd_root: Path, dresscode_root: Path) -> None:
     p = vitonhd_root / "train_pairs.txt"
     p.write_text(p.read_text() + "00000_00.jpg\n")
@@ -293,6 +302,7 @@ def test_malformed_pairs_line(vitonhd_root: Path, dresscode_root: Path) -> None:
     assert "category" in msg
 
 
+@pytest.mark.shared
 def test_pairs_line_naming_missing_image(vitonhd_root: Path, dresscode_root: Path) -> None:
     p = vitonhd_root / "train_pairs.txt"
     p.write_text(p.read_text() + "99999_00.jpg 99999_00.jpg\n")
@@ -304,6 +314,7 @@ def test_pairs_line_naming_missing_image(vitonhd_root: Path, dresscode_root: Pat
     _one_line_error(official.list_official, dresscode_root, "test", name=f"{missing}: file not found")
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("layout", ["vitonhd", "dresscode"])
 def test_parse_map_of_wrong_size(layout: str, request: pytest.FixtureRequest) -> None:
     rec = official.list_official(request.getfixturevalue(f"{layout}_root"), "train")[0]
@@ -312,6 +323,7 @@ def test_parse_map_of_wrong_size(layout: str, request: pytest.FixtureRequest) ->
     assert "384x512, expected 768x1024" in msg
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize(("layout", "bad"), [("vitonhd", 23), ("dresscode", 18)])
 def test_parse_map_with_unknown_label(layout: str, bad: int, request: pytest.FixtureRequest) -> None:
     rec = official.list_official(request.getfixturevalue(f"{layout}_root"), "train")[0]
@@ -325,6 +337,7 @@ def test_parse_map_with_unknown_label(layout: str, bad: int, request: pytest.Fix
 # ---------------------------------------------------------------- listing is cheap
 
 
+@pytest.mark.shared
 def test_listing_reads_no_image(
     vitonhd_root: Path, dresscode_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -346,6 +359,7 @@ def test_listing_reads_no_image(
         load_record(recs[0])
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("layout", ["vitonhd_root", "dresscode_root"])
 def test_split_table_keeps_the_official_split(layout: str, request: pytest.FixtureRequest) -> None:
     """01_prepare's split of an official folder is the shipped one (train persons from the train

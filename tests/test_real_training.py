@@ -47,6 +47,7 @@ def test_person_split_is_disjoint_stratified_and_seeded():
     assert all(a[("vitonhd", f"t{i}")] == "test" for i in range(3))
 
 
+@pytest.mark.shared
 def test_split_table_of_the_shared_samples_has_no_person_on_both_sides(shared_samples, tmp_path):
     df = split_table(shared_samples, 0.3, 0)
     train = set(zip(df[df.split == "train"].subset, df[df.split == "train"].person_id, strict=True))
@@ -96,6 +97,7 @@ def test_contour_target_draws_the_body_in_the_bodysuit_and_keeps_the_trunk():
     assert (out[2, 1] == np.round(CONTOUR_BG_RGB * 255)).all()  # garment outside the DensePose body
 
 
+@pytest.mark.shared
 def test_real_train_set_is_the_data_contract_with_a_contour_and_mirrors(shared_samples, tmp_path):
     from tryon.data.dataset import TryOnDataset
 
@@ -177,6 +179,7 @@ def test_jitter_moves_the_flat_garment_and_recolours_both_sides_alike():
     assert abs(len(xs) / d["garment_mask"].sum().item() - s * s) < 0.12
 
 
+@pytest.mark.shared
 def test_real_train_set_jittered_copies_follow_the_plain_ones(shared_samples, tmp_path):
     df = split_table(shared_samples, 0.3, 0)
     kw = {"cache_dir": tmp_path / "cache", "augment": True}
@@ -264,6 +267,8 @@ def test_step_logs_each_term_per_source_and_combines_by_count():
     assert not any("/" in k for k in plain) and float(plain["smooth"]) == 0.0
 
 
+@pytest.mark.slow
+@pytest.mark.shared
 def test_real_split_csv_from_prepare_stage(shared_samples, tmp_path):
     from tryon.config import BaseConfig, PrepareConfig
     from tryon.stages import prepare
