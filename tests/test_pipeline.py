@@ -73,9 +73,10 @@ def tiny_repo(tmp_path_factory):
         if src.is_file():
             (repo / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, repo / rel)
-    if paths.SHARED_SAMPLES.is_dir():  # the same ../shared layout beside the copy
-        (base / "shared" / "data").mkdir(parents=True)
-        (base / "shared" / "data" / "vton-samples").symlink_to(paths.SHARED_SAMPLES)
+    (base / "shared" / "data").mkdir(parents=True)  # the same ../shared layout beside the copy
+    for shared in (paths.SHARED_SAMPLES, paths.SHARED_VITON):
+        if shared.is_dir():
+            (base / "shared" / "data" / shared.name).symlink_to(shared)
     for cmd in (
         ["git", "init", "-q"],
         ["git", "add", "-A"],

@@ -262,7 +262,9 @@ class EvaluateConfig:
     samples_root: str = _f(
         "../shared/data/vton-samples", doc="VITON-HD / Dress Code samples (flat layout) scored as real.*"
     )
-    viton_max_pairs: int = _f(0, ge=0, doc="VITON benchmark: test ids scored per protocol; 0 = all")
+    viton_max_pairs: int = _f(
+        500, ge=0, doc="VITON benchmark: test ids scored, evenly spaced over the 2,032; 0 = all"
+    )
 
 
 @dataclass(frozen=True)

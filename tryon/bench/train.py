@@ -1,7 +1,9 @@
 """``tryon bench train``: training throughput of the full try-on network, forward and backward split.
 
-Measures, in one process, the default architecture (``params.yaml`` as shipped) and the full-scale one
-(``profiles/full.yaml``: 512x512, 6 transformer layers) on the CPU, and on CUDA when present; the default
+Measures, in one process, the default architecture (``params.yaml`` as shipped), the same at a 256-px
+working size (the option VITON's 256x192 photos suggest), the VITON full profile (``profiles/viton_full.yaml``)
+and the full-scale one (``profiles/full.yaml``: 512x512, 6 transformer layers) on the CPU, and on CUDA when
+present; the default
 on a CPU with native bfloat16 twice, float32 and bfloat16 autocast (what training runs there), side by
 side, with their ratio. Inputs are
 random tensors of the right shapes (the data pipeline is not timed). Prints a table of seconds per
@@ -232,6 +234,14 @@ def bench_train(reps: int = 3) -> list[dict]:
         config.to_dict(default), yaml.safe_load(Path(paths.ROOT / "profiles" / "full.yaml").read_text())
     )
     full = config.parse_params(full_raw, "params.yaml + profiles/full.yaml")
+    viton_raw = config.merge(
+        config.to_dict(default),
+        yaml.safe_load(Path(paths.ROOT / "profiles" / "viton_full.yaml").read_text()),
+    )
+    viton = config.parse_params(viton_raw, "params.yaml + profiles/viton_full.yaml")
+    at_256 = config.parse_params(
+        config.merge(config.to_dict(default), {"base": {"image_size": 256}}), "256 px"
+    )
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     rows = []
     load = runtime.cpu_load()
@@ -242,16 +252,22 @@ def bench_train(reps: int = 3) -> list[dict]:
         f"{'architecture':<28}{'device':<8}{'precision':<10}{'batch':>6}{'fwd s':>9}{'bwd s':>9}"
         f"{'samples/s':>11}{'params M':>10}{'GFLOP':>8}{'GFLOP/s':>9}"
     )
-    for name, p in (("default", default), ("full-scale (profiles/full)", full)):
+    profiles = (
+        ("default", default),
+        ("default at 256 px", at_256),  # the working-size option VITON's 256x192 photos suggest
+        ("VITON full (viton_full)", viton),
+        ("full-scale (profiles/full)", full),
+    )
+    for name, p in profiles:
         for dev in devices:
-            batch = p.train.batch_size if (dev.type == "cuda" or name == "default") else 1
+            batch = p.train.batch_size if (dev.type == "cuda" or not name.startswith("full-scale")) else 1
             # the default profile on CPU: float32 (the step before mixed precision) beside what training runs
             amps = (
                 (False, True) if name == "default" and runtime.autocast_dtype(dev, p.train.amp) else (None,)
             )
             for amp in amps:
                 r = {"architecture": name, "device": dev.type, "batch": batch, "size": p.base.image_size,
-                     **time_steps(p, dev, batch, reps if name == "default" else 1, amp)}  # fmt: skip
+                     **time_steps(p, dev, batch, 1 if name.startswith("full-scale") else reps, amp)}  # fmt: skip
                 rows.append(r)
                 print(
                     f"{name:<28}{dev.type:<8}{r['precision']:<10}{batch:>6}{r['fwd_s']:>9.3f}{r['bwd_s']:>9.3f}"

@@ -406,8 +406,8 @@ class RealTrainSet(Dataset):
         return len(self.table) * (2 if self.augment else 1) * (1 + self.jitter)
 
     def prefill(self, progress: bool = False) -> list[str]:
-        """Read every pair once (into the cache, when there is one), with a progress bar; a pair whose
-        files cannot be read (a corrupt or missing image, a bad parse map) is dropped from the set.
+        """Read every pair once into the cache (a pair cached before is not read again), with a progress
+        bar; a pair whose files cannot be read (a corrupt or missing image, a bad parse map) is dropped.
         Returns those pairs as ``'<id>: <one-line reason>'``."""
         it = range(len(self.table))
         if progress:
@@ -417,7 +417,8 @@ class RealTrainSet(Dataset):
         bad, keep = [], []
         for i in it:
             try:
-                self.tensors(i)
+                if self._cache_path(i) is None or not self._cache_path(i).exists():  # cached: read before
+                    self.tensors(i)
                 keep.append(i)
             except (io.DataError, labels.LabelError, OSError, ValueError) as e:
                 bad.append(
@@ -457,11 +458,16 @@ class RealTrainSet(Dataset):
             "flow_valid": torch.zeros(1, S, S),
         }
 
+    def _cache_path(self, i: int) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / f"{str(self.table.loc[i, 'id']).replace('/', '__')}.pt"
+
     def tensors(self, i: int) -> dict:
         """The pair's preprocessed tensors (from the cache when there)."""
-        if self.cache_dir is None:
+        path = self._cache_path(i)
+        if path is None:
             return self._load(i)
-        path = self.cache_dir / f"{str(self.table.loc[i, 'id']).replace('/', '__')}.pt"
         if path.exists():
             return torch.load(path, weights_only=True)
         d = self._load(i)

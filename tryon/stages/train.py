@@ -121,7 +121,7 @@ def run(
         ckpt_dir=out_dir,
         checkpoint_every=t.checkpoint_every,
         log_every=t.log_every,
-        resume=t.resume,
+        resume=resumable(params, out_dir, info.is_main),
         amp=t.amp,
         extra_state=lambda: {"architecture": arch, "vocab": vocab.to_dict()},
         on_log=on_log,
@@ -171,20 +171,59 @@ def _cpu_load(at_start: dict) -> dict:
     }
 
 
+#: train keys that do not change what a run computes (a resumed run may change them)
+_NOT_RECIPE = ("resume", "checkpoint_every", "log_every")
+
+
+def resumable(params: Params, ckpt_dir: Path, is_main: bool = True) -> bool:
+    """Whether a phase may resume from ``ckpt_dir/last.pt``: ``05_train.resume`` is on and the checkpoint
+    was written by the same recipe (``recipe.json`` beside it: base, 05_train and the real data's params);
+    with another recipe the phase starts afresh and says why. Writes this run's recipe there."""
+    import dataclasses
+
+    recipe = {
+        "base": dataclasses.asdict(params.base),
+        "train": {k: v for k, v in dataclasses.asdict(params.train).items() if k not in _NOT_RECIPE},
+        "real_root": params.prepare.real_root,
+        "real_dev_pairs": params.prepare.real_dev_pairs,
+    }
+    path = Path(ckpt_dir) / "recipe.json"
+    old = json.loads(path.read_text()) if path.is_file() else None
+    ok = params.train.resume and old == recipe
+    if params.train.resume and old is not None and old != recipe and is_main:
+        print(
+            f"05_train.resume: {path.parent} holds another recipe's checkpoint; starting afresh", flush=True
+        )
+    if is_main:
+        from tryon.config import atomic_write_text
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(recipe, indent=1, sort_keys=True))
+    return ok
+
+
 def _step_fn(params: Params, vgg, real_phase: bool = False):
     t = params.train
     drop = t.real_skin_drop if real_phase else t.skin_drop
     return make_step_fn(vgg, loss_weights(params, real_phase), t.style_mode, t.vgg_size, drop)
 
 
-def _real_train_set(params: Params, table, real_root: Path, out_dir: Path):
-    """The paired real train pairs, mirrored, with ``05_train.real_jitter`` jittered copies of each."""
+def real_cache_dir(root: Path) -> Path:
+    """Where the real pairs' preprocessed tensors are cached: under ``data/`` but outside the stage's
+    declared output, so a rerun of the stage (DVC deletes its outputs first) reads them back."""
+    return root / "data" / "cache" / "real"
+
+
+def real_train_set(params: Params, table, real_root: Path, root: Path):
+    """The paired real train pairs (``05_train.real_max_pairs`` of them, a seeded subset, when > 0),
+    mirrored, with ``05_train.real_jitter`` jittered copies of each."""
     from tryon.data.real import RealTrainSet
 
     t = params.train
     return RealTrainSet(
-        table, real_root, params.base.image_size, "train", out_dir / "real_cache", augment=True,
+        table, real_root, params.base.image_size, "train", real_cache_dir(root), augment=True,
         jitter=t.real_jitter, shift=t.real_jitter_shift, colour=t.real_jitter_colour, seed=params.base.seed,
+        max_pairs=t.real_max_pairs,
     )  # fmt: skip
 
 
@@ -217,7 +256,9 @@ def real_phase(
     if not real_root.exists() or not split.exists():
         return f"not computed: no real data at {real_root}"
     out_dir = root / "data" / SLUG
-    real_set = CodedDataset(_real_train_set(params, read_split(split), real_root, out_dir), vocab)
+    pairs = real_train_set(params, read_split(split), real_root, root)
+    skipped = pairs.prefill(progress=info.is_main)  # every pair read once: the unreadable ones are dropped
+    real_set = CodedDataset(pairs, vocab)
     if len(real_set) == 0:
         return f"not computed: no paired train pairs in {split}"
     k = t.batch_size if src == "real" else min(t.batch_size, max(1, round(t.real_fraction * t.batch_size)))
@@ -238,7 +279,7 @@ def real_phase(
         ckpt_dir=out_dir / "real",
         checkpoint_every=t.checkpoint_every,
         log_every=t.log_every,
-        resume=t.resume,
+        resume=resumable(params, out_dir / "real", info.is_main),
         amp=t.amp,
         extra_state=lambda: {"architecture": arch, "vocab": vocab.to_dict()},
         on_log=lambda step, rec: on_log(
@@ -255,6 +296,8 @@ def real_phase(
         "seconds": round(result.seconds, 2),
         "source": src,
         "real_train_pairs": len(real_set.dataset.table),
+        "real_pairs_skipped": len(skipped),
+        "real_pairs_skipped_examples": skipped[:10],
         "real_train_samples": len(real_set),
         "augment": "left-right mirror (each pair twice)" + _jitter_note(t),
         "real_per_batch": k,
