@@ -64,12 +64,18 @@ def figures(
     }
 
 
+def _given(row) -> str | None:
+    """A split-table row's body text when a user gave it; None when it was estimated (the try-on estimates
+    it again from the parse map and encodes a body type outside the vocabulary as unknown)."""
+    return row.text if row.text_source == "given" else None
+
+
 def test_records(
     split_csv: str | os.PathLike, root: str | os.PathLike, mode: str = "paired", split: str = "test"
 ) -> list:
     """The VITON rows of ``split`` of a split table (``data/01_prepare/real_split.csv``) of ``mode`` as
     (record, body text) pairs, in table order. The dev split has paired rows only: its ``unpaired`` rows
-    are made here, each dev person with the next dev person's garment."""
+    are made here, each dev person with the next dev person's garment. The text is None unless given."""
     import dataclasses
 
     from tryon.data.real import read_split, record_of
@@ -78,8 +84,8 @@ def test_records(
     df = df[(df["subset"] == "viton") & (df["split"] == split)]
     if split != "dev" or mode == "paired":
         df = df[df["mode"] == mode]
-        return [(record_of(r, root), r.text) for r in df.itertuples()]
-    own = [(record_of(r, root), r.text) for r in df[df["mode"] == "paired"].itertuples()]
+        return [(record_of(r, root), _given(r)) for r in df.itertuples()]
+    own = [(record_of(r, root), _given(r)) for r in df[df["mode"] == "paired"].itertuples()]
     return [
         (
             dataclasses.replace(
