@@ -155,7 +155,7 @@ def test_versus_decides_by_the_paired_interval_of_the_difference():
     On l1 (lower is better) the model is always worse: not a win, and the sentence says worse. On
     sharpness the values are read as their distance to 1 (1.6 is not better than 0.9). A NaN pair is
     left out of that figure only."""
-    from tryon.stages.evaluate import versus, versus_sentence
+    from tryon.eval.versus import versus, versus_sentence
 
     rng = np.random.default_rng(0)
     base_ssim = rng.uniform(0.3, 0.9, 12)
@@ -175,7 +175,7 @@ def test_versus_decides_by_the_paired_interval_of_the_difference():
     assert not tie["b"]["garment_ssim"]["beats"]
     assert "b: better on no figure; not told apart on garment_ssim" in versus_sentence(tie)
     with pytest.raises(ValueError, match="12 model pairs but 11 pairs of a"):
-        versus(model, {"a": base[:-1]})
+        versus(model, {"a": base[:-1]}, ("l1",))
 
 
 def test_better_and_beats_read_each_figure_the_right_way():

@@ -35,6 +35,12 @@ NET_SIZE = (192, 256)
 FIGURES = ("ssim", "ssim_net", "garment_ssim", "garment_edge_ssim", "l1", "psnr", "sharpness_ratio")
 #: the figures :func:`photo_figures` adds when it is given the painted region
 PAINTED_FIGURES = ("painted_ssim", "painted_l1")
+#: why a figure of the pixels the fusion keeps (stage 06's ``real.kept``: the face) is no network result
+KEPT_NOTE = (
+    "the fusion keeps these pixels of the photo (tryon.data.labels.keep_mask; the face is also protected "
+    "from the warped garment), so each figure is the photo's own by construction, whatever the network "
+    "does: a check of the compositing rule, not a network result"
+)
 
 
 def grey(rgb: np.ndarray) -> np.ndarray:

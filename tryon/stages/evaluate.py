@@ -435,13 +435,13 @@ def real_paired(
     the shipped model's after paste-back are under ``paired_pasted`` (kept pixels are the photo's by
     construction), without the full-resolution detail (:func:`tryon.infer.full_res.garment_detail`)
     under ``paired_no_detail``. The garment region is the dataset's parse garment of the pair's category.
-    Every row has a bootstrap 95% interval per figure (``<figure>_ci95``), the baselines' included;
-    ``versus.<baseline>.<figure>`` reads the shipped model against each baseline by the paired bootstrap
-    of the per-pair difference (:func:`versus`), and ``model_beats`` / ``model_beats_sentence`` say what
-    it decides. ``kept``: figures of pixels the fusion keeps (the face), the photo's by construction:
-    not a network result. Returns (metrics, or a "not computed" string without real data; extras:
-    example images for the gallery)."""
+    Every row, the baselines' too, has ``<figure>_ci95``; ``versus``: the paired bootstrap of the shipped
+    model against each baseline (:func:`tryon.eval.versus.versus`), which ``model_beats(_sentence)`` follow;
+    ``kept``: the face, kept by construction (no network result). Returns (metrics, or a "not computed"
+    string without real data; extras: example images for the gallery)."""
     from tryon.eval import baselines as B
+    from tryon.eval.photo import KEPT_NOTE
+    from tryon.eval.versus import versus, versus_sentence
     from tryon.infer.model import TryOn
 
     samples = Path(samples or paths.SHARED_SAMPLES)
@@ -481,8 +481,8 @@ def real_paired(
             g: {n: _means(r) for n, r in d.items() if n not in ("paired_by_source", "kept")}
             for g, d in rows.items()
         },
-        "kept": kept_figures([f for d in rows.values() for f in d["kept"]]),
-        "versus": versus(every["paired"], {n: every[n] for n in B.NAMES}),
+        "kept": {"note": KEPT_NOTE, **_means([f for d in rows.values() for f in d["kept"]])},
+        "versus": versus(every["paired"], {n: every[n] for n in B.NAMES}, BEAT_FIGURES),
     }
     by_source = [f for d in rows.values() for f in d.get("paired_by_source", [])]  # trunk_compose only
     if by_source:  # the garment error split by the source of each pixel
@@ -498,86 +498,11 @@ def real_paired(
     return out, {"gallery": gallery}
 
 
-#: what ``real.kept`` holds and why it is no network result
-KEPT_NOTE = (
-    "the fusion keeps these pixels of the photo (tryon.data.labels.keep_mask; the face is also protected "
-    "from the warped garment), so each figure is the photo's own by construction, whatever the network "
-    "does: a check of the compositing rule, not a network result"
-)
-
-
-def kept_figures(rows: list[dict]) -> dict:
-    """``real.kept``: the mean of each kept-pixel figure over the pairs (``<row>_face_ssim``: the face
-    SSIM of that row's output, :func:`tryon.eval.face.face_ssim`), and :data:`KEPT_NOTE`."""
-    return {"note": KEPT_NOTE, **_means(rows)}
-
-
-def _lower_is_better(figure: str) -> bool:
-    """How the paired comparison reads ``figure``: ``l1`` and ``sharpness_ratio`` (as its distance to 1,
-    :func:`_paired_values`) lower is better, every other figure higher."""
-    return figure in LOWER_IS_BETTER or figure == "sharpness_ratio"
-
-
-def _worse(ci95: list[float], lower_is_better: bool) -> bool:
-    """Does the interval of model - baseline exclude 0 on the worse side?"""
-    lo, hi = ci95
-    return bool(math.isfinite(lo) and math.isfinite(hi) and (lo > 0 if lower_is_better else hi < 0))
-
-
-def _paired_values(figure: str, rows: list[dict]) -> list[float]:
-    """One figure of each pair, as the paired comparison reads it: ``sharpness_ratio`` as its distance
-    to 1 (``|ratio - 1|``, lower is better: sharper than the photo is noise, not detail), as
-    :mod:`tryon.eval.viton` reads it."""
-    vals = [float(r.get(figure, math.nan)) for r in rows]
-    return [abs(v - 1) for v in vals] if figure == "sharpness_ratio" else vals
-
-
-def versus(model_rows: list[dict], baselines: dict[str, list[dict]], figures=BEAT_FIGURES) -> dict:
-    """``real.versus``: for each baseline and each figure of ``figures``, the paired bootstrap of the
-    per-pair difference model - baseline (:func:`tryon.eval.metrics.paired_bootstrap_diff`: ``diff``,
-    ``ci95``, ``beats``, ``n``); the rows are the same pairs in the same order. ``beats`` only when the
-    interval excludes 0 on the better side (``l1``: lower; ``sharpness_ratio``: its distance to 1 lower,
-    the entry says ``compared``; every other figure: higher)."""
-    out: dict[str, dict] = {}
-    for name, rows in baselines.items():
-        if len(rows) != len(model_rows):
-            raise ValueError(f"versus: {len(model_rows)} model pairs but {len(rows)} pairs of {name}")
-        out[name] = {}
-        for m in figures:
-            lower = _lower_is_better(m)
-            d = ev.paired_bootstrap_diff(_paired_values(m, model_rows), _paired_values(m, rows), lower)
-            if m == "sharpness_ratio":
-                d["compared"] = "|sharpness_ratio - 1| (lower is better)"
-            out[name][m] = d
-    return out
-
-
-def versus_sentence(vs: dict[str, dict[str, dict]]) -> str:
-    """One sentence, from ``real.versus``, saying for each baseline the figures on which the network
-    output is better (the paired 95% interval of the difference excludes 0 on the better side), those it
-    cannot tell (the interval holds 0) and those on which it is worse."""
-    parts = []
-    for name, figs in vs.items():
-        won = [m for m, d in figs.items() if d["beats"]]
-        lost = [m for m, d in figs.items() if _worse(d["ci95"], _lower_is_better(m))]
-        tied = [m for m in figs if m not in won and m not in lost]
-        text = f"{name}: better on {', '.join(won) if won else 'no figure'}"
-        text += f"; not told apart on {', '.join(tied)}" if tied else ""
-        text += f"; worse on {', '.join(lost)}" if lost else ""
-        parts.append(text)
-    return (
-        "The network output against the baselines, by the paired 95% interval of the per-pair difference: "
-        + "; ".join(parts)
-        + "."
-    )
-
-
 def _real_pair(models: dict, rec, text: str | None = None) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
     """One paired real pair: the images (person, garment, each model's network output and warped garment,
     the shipped model's pasted output, each baseline) and the photo figures of each try-on image, with
-    the painted-region figures (:func:`tryon.eval.photo.painted_region`: the pixels the fusion leaves to
-    the network outside the garment, the same pixels for every row). ``kept``: figures of pixels the
-    fusion keeps (the face SSIM of each model's output), the photo's by construction."""
+    those of the painted region (:func:`tryon.eval.photo.painted_region`, the same pixels for every row);
+    ``kept``: each output's face SSIM (kept by the fusion: the photo's by construction)."""
     from tryon.data import labels
     from tryon.eval import baselines as B
     from tryon.eval.face import face_ssim, neck_row
