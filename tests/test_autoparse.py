@@ -142,8 +142,9 @@ def test_neck_is_a_narrow_band_between_chin_and_shoulders(synth):
 
 
 def test_bare_skin_at_the_neckline_is_torso_skin_not_garment():
-    """A V-neck (skin triangle from the neck into the garment) stays skin, so the try-on keeps it; a
-    skin-coloured patch low on the garment, not connected to the neck, stays garment."""
+    """A V-neck (skin triangle from the neck into the garment) stays skin; a skin-coloured patch low on the
+    garment, not connected to the neck, stays garment. Both are in the garment-agnostic region: the try-on
+    paints them."""
     rgb, prob, lm = synthetic_person()
     ys, xs = np.mgrid[:H, :W]
     vneck = (
@@ -155,7 +156,7 @@ def test_bare_skin_at_the_neckline_is_torso_skin_not_garment():
     deep = vneck & (ys > SHOULDER_Y + 10) & (ys < SHOULDER_Y + 70)
     assert (lab[deep] == CIHP.TORSO_SKIN).mean() > 0.9
     assert (lab[patch] == CIHP.UPPER_CLOTHES).mean() > 0.9
-    assert labels.trunk_mask(lab)[deep].mean() > 0.9  # kept by the try-on
+    assert not labels.trunk_mask(lab)[deep].any()  # the neckline skin is painted (agnostic region)
 
 
 def test_upper_garment_fills_the_torso_between_shoulders_and_hips(synth):
@@ -183,7 +184,8 @@ def test_hands_are_kept_by_trunk_mask_and_the_arms_removed(synth):
         assert hands[y, x] and keep[y, x]
     assert not keep[520, CX + 140] and not keep[520, CX - 140]  # forearms go with the old garment
     assert not keep[430, CX]  # the garment itself
-    assert keep[175, CX] and keep[265, CX] and keep[700, CX + 70]  # face, neck, lower body
+    assert keep[175, CX] and keep[700, CX + 70]  # face, lower body
+    assert not keep[265, CX]  # the neck: in the garment-agnostic region
 
 
 def test_lower_body_pants_then_bare_legs_and_shoes_by_colour(synth):

@@ -152,16 +152,28 @@ def test_tiny_repro_end_to_end(tiny_repo):
             assert all({"diff", "ci95", "beats"} <= set(d) for d in figs.values()), figs
         m5 = json.loads((tiny_repo / "metrics" / "05_train.json").read_text())
         phase = m5["real_phase"]  # the mixed phase ran on the real split's train persons
-        assert phase["steps"] == 2 and phase["real_train_pairs"] == 28, phase
-        assert {"syn/rec", "real/rec", "real/smooth"} <= set(phase["final"]), phase["final"]
         assert set(m6["forgetting"]["relative_change"]) == {"ssim", "psnr", "l1", "epe_px", "warp_mask_iou"}
-        m1 = json.loads((tiny_repo / "metrics" / "01_prepare.json").read_text())
-        assert m1["real"]["persons_in_both"] == 0 and m1["real"]["n_test_pairs"] == 12, m1["real"]
         assert "naive_paste (no network, uses the GT garment region)" in index
     else:
         assert m6["real"].startswith("not computed: no real data at"), m6["real"]
-        m5 = json.loads((tiny_repo / "metrics" / "05_train.json").read_text())
+    m5 = json.loads((tiny_repo / "metrics" / "05_train.json").read_text())
+    if paths.SHARED_VITON.is_dir():  # VITON (01_prepare.real_root): the first 16 persons of each split
+        phase = m5["real_phase"]  # the mixed phase ran on the VITON train persons, the dev ones held out
+        assert phase["steps"] == 2 and phase["real_train_pairs"] == 12 and phase["real_pairs_skipped"] == 0, (
+            phase
+        )
+        assert {"syn/rec", "real/rec", "real/smooth"} <= set(phase["final"]), phase["final"]
+        m1 = json.loads((tiny_repo / "metrics" / "01_prepare.json").read_text())
+        r1 = m1["real"]
+        assert r1["persons_in_both"] == 0 and r1["persons_train_and_dev"] == 0, r1
+        assert (r1["n_train_pairs"], r1["n_dev_pairs"], r1["n_test_pairs"]) == (12, 4, 16), r1
+        vit = m6["viton"]  # the benchmark: 4 of the 16 test ids, evenly spaced, network output
+        assert vit["n_paired"] == 4 and vit["ids"] == "4 of 16, evenly spaced over the list", vit
+        for k in ("ssim", "garment_ssim", "garment_edge_ssim", "l1", "warp_mask_iou", "sharpness_ratio"):
+            assert 0 <= vit["paired"][k] <= 2 and len(vit["paired"][f"{k}_ci95"]) == 2, (k, vit["paired"])
+    else:
         assert m5["real_phase"].startswith("not computed: no real data at"), m5["real_phase"]
+        assert m6["viton"].startswith("not computed"), m6["viton"]
     if paths.SHARED_SAMPLES.is_dir():
         for subset in ("vitonhd", "dresscode"):
             for path_name, r in m6["real_samples"][subset].items():

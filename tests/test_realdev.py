@@ -193,30 +193,36 @@ def test_sharpness_split_tells_a_blurred_outline_from_a_blurred_texture():
 
 
 def test_skin_not_kept_takes_the_arm_and_torso_skin_off_the_kept_region_and_restores_it():
+    """A lower-body try-on keeps the arms and torso skin; within ``skin_not_kept`` it does not. (An upper
+    garment's try-on never keeps them: they are in the garment-agnostic region.)"""
     import numpy as np
 
     from tryon.data import labels
     from tryon.data.labels import CIHP
     from tryon.stages.realdev import skin_not_kept
 
-    parse = np.zeros((6, 4), np.uint8)  # background, a face, an arm, torso skin, upper clothes
+    parse = np.zeros((6, 4), np.uint8)  # a face, an arm, torso skin, upper clothes, pants, background
     parse[0, :] = CIHP.FACE
     parse[1, :] = CIHP.LEFT_ARM
     parse[2, :] = CIHP.TORSO_SKIN
-    parse[3:, :] = CIHP.UPPER_CLOTHES
+    parse[3, :] = CIHP.UPPER_CLOTHES
+    parse[4:, :] = CIHP.PANTS
     parse[5, 0] = CIHP.BACKGROUND
-    before = labels.keep_mask(parse, "upper_body")
-    assert before[0].all() and before[1].all() and before[5, 0] and not before[3:5].any()
+    before = labels.keep_mask(parse, "lower_body")
+    assert before[:4].all() and before[5, 0] and not before[4].any()
+    assert not labels.keep_mask(parse, "upper_body")[2].any(), "upper garments keep no torso skin anyway"
     with skin_not_kept():
-        inside = labels.keep_mask(parse, "upper_body")
+        inside = labels.keep_mask(parse, "lower_body")
         from tryon.data import preprocess  # the network's input reads it through the module too
 
         assert preprocess.labels.keep_mask is labels.keep_mask
-    assert inside[0].all() and not inside[1].any() and not inside[2].any() and inside[5, 0]
-    assert (labels.keep_mask(parse, "upper_body") == before).all()  # restored on the way out
+    assert (
+        inside[0].all() and not inside[1].any() and not inside[2].any() and inside[3].all() and inside[5, 0]
+    )
+    assert (labels.keep_mask(parse, "lower_body") == before).all()  # restored on the way out
     with pytest.raises(RuntimeError), skin_not_kept():
         raise RuntimeError("an error inside")
-    assert (labels.keep_mask(parse, "upper_body") == before).all()  # restored after an error too
+    assert (labels.keep_mask(parse, "lower_body") == before).all()  # restored after an error too
 
 
 def test_compare_reads_real_skin_l1_when_every_run_has_it(tmp_path):
