@@ -23,11 +23,13 @@ import numpy as np
 
 from tryon.eval import photo
 from tryon.eval.metrics import ssim_image
+from tryon.eval.versus import versus
 
 #: the benchmark's figures (``viton.<protocol>.<figure>`` in ``metrics/06_evaluate.json``)
 FIGURES = ("ssim", "garment_ssim", "garment_edge_ssim", "l1", "warp_mask_iou", "sharpness_ratio")
-#: lower is better for these; ``sharpness_ratio`` is best at 1; every other figure: higher
-LOWER_IS_BETTER = ("l1",)
+#: the figures on which the model is read against the baselines (:func:`tryon.eval.versus.versus`:
+#: ``l1`` lower is better, ``sharpness_ratio`` as its distance to 1; the baselines warp nothing)
+BEAT_FIGURES = ("ssim", "garment_ssim", "garment_edge_ssim", "l1", "sharpness_ratio")
 SETTINGS = (
     "at the photo's 256x192, network output (no paste-back) vs the photo: ssim = skimage structural_similarity "
     "on grey images in [0, 1] (ITU-R 601 luma), gaussian window sigma 1.5, data_range 1, whole image; "
@@ -110,26 +112,6 @@ def means(rows: list[dict], ci: bool = True) -> dict:
     return out
 
 
-def versus(model_rows: list[dict], base_rows: list[dict]) -> dict:
-    """Per figure, the paired bootstrap interval of model minus baseline over the same pairs
-    (:func:`tryon.eval.metrics.paired_bootstrap_diff`): ``diff``, ``ci95`` and ``beats``. For
-    ``sharpness_ratio`` the paired values are the distances to 1 (lower is better)."""
-    from tryon.eval.metrics import paired_bootstrap_diff
-
-    out = {}
-    for k in FIGURES:
-        if k == "warp_mask_iou":  # the baselines warp nothing
-            continue
-        a = [r[k] for r in model_rows]
-        b = [r[k] for r in base_rows]
-        if k == "sharpness_ratio":
-            a, b = [abs(x - 1) for x in a], [abs(x - 1) for x in b]
-            out["sharpness_distance_to_1"] = paired_bootstrap_diff(a, b, lower_is_better=True)
-            continue
-        out[k] = paired_bootstrap_diff(a, b, lower_is_better=k in LOWER_IS_BETTER)
-    return out
-
-
 def benchmark(
     checkpoint: str | os.PathLike,
     root: str | os.PathLike,
@@ -189,7 +171,7 @@ def benchmark(
         "paired": means(rows),
         "paired_clean": means(clean_rows),
         "baselines_clean": {n: means(r) for n, r in base_rows.items()},
-        "versus_clean": {n: versus(clean_rows, r) for n, r in base_rows.items() if r},
+        "versus_clean": versus(clean_rows, {n: r for n, r in base_rows.items() if r}, BEAT_FIGURES),
         "baselines_use_gt_region": list(B.USES_GT_REGION),
     }
     gallery = unpaired_gallery(model, root, split_csv, n_gallery, split) if n_gallery else []
