@@ -32,7 +32,7 @@ def test_readme_stays_short_and_names_no_work_organisation():
 
 
 def _metrics(tmp_path: Path, metrics: dict) -> Path:
-    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics").mkdir(parents=True)
     (tmp_path / "metrics" / "06_evaluate.json").write_text(json.dumps(metrics))
     return tmp_path / "metrics"
 
@@ -55,6 +55,11 @@ def test_viton_rows_with_intervals_and_baselines(tmp_path):
     )
     assert "| `naive_paste` (no network; reads the true garment region) | 0.800 |" in table
     assert "| **tryon** (every test id) | 0.880 [0.870, 0.890] | not computed |" in table  # beside the papers
+    sub_viton = {**viton, "n_paired": 500, "ids": "500 of 2032, evenly spaced over the list"}
+    sub = report.readme_table(_metrics(tmp_path / "sub", {"viton": sub_viton}))
+    assert (
+        "| VITON, 500 of 2032, evenly spaced test ids (256x192) | **tryon** (network output) | 0.880" in sub
+    )
     assert "| PF-AFN (CVPR 2021) | 0.89 / 0.87 | 0.08 | 10.09 |" in table
 
 

@@ -89,7 +89,8 @@ SETTINGS = (
 SETTINGS = (
     "Figures on grey images at the test set's size (`tryon.eval.photo`): SSIM with skimage's Gaussian window "
     "(σ 1.5); the garment figures inside the photo's garment region (SSIM: its box); sharpness is the "
-    "output's Sobel gradient over the photo's there; [95% bootstrap interval over the test pairs]."
+    "output's Sobel gradient over the photo's there (VITON rows, `tryon.eval.viton`: garment L1 on RGB); "
+    "[95% bootstrap interval over the test pairs]."
 )
 
 
@@ -169,7 +170,21 @@ def synthetic_rows(m: Mapping, image_size: int | None = None) -> list[str]:
     return out
 
 
-def viton_rows(m: Mapping) -> list[str]:
+def _ids(v: Mapping) -> str:
+    """ "all 2,032" or "500 of 2,032, evenly spaced" (``viton.ids``, else ``n_paired``)."""
+    ids = v.get("ids")
+    if isinstance(ids, str) and ids:
+        return ids.replace(" over the list", "")
+    return f"all {v['n_paired']:,}" if isinstance(v.get("n_paired"), int) else "every"
+
+
+def read_card(root: str | Path = ".") -> dict[str, Any]:
+    """``models/card.json``, the shipped model's figures ({} when it is absent)."""
+    path = Path(root) / "models" / "card.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def viton_rows(m: Mapping, who: str = "**tryon** (network output)") -> list[str]:
     v = m.get("viton")
     clean_set, all_set = "VITON, clean test ids (256x192)", "VITON, every test id (256x192)"
     if not isinstance(v, Mapping):
@@ -178,16 +193,16 @@ def viton_rows(m: Mapping) -> list[str]:
     if isinstance(v.get("n_paired_clean"), int):
         clean_set = f"VITON, {v['n_paired_clean']:,} clean test ids (256x192)"
     if isinstance(v.get("n_paired"), int):
-        all_set = f"VITON, all {v['n_paired']:,} test ids (256x192)"
+        all_set = f"VITON, {_ids(v)} test ids (256x192)"
     out = []
     if isinstance(v.get("paired_clean"), Mapping):
-        out.append(row(clean_set, "**tryon** (network output)", v["paired_clean"], ci=True))
+        out.append(row(clean_set, who, v["paired_clean"], ci=True))
         base = v.get("baselines_clean") if isinstance(v.get("baselines_clean"), Mapping) else {}
         out += [row("", label, base.get(name)) for name, label in BASELINES.items() if name in base]
     else:
         out.append(missing_row(clean_set, _why_absent(v.get("paired_clean"), "viton.paired_clean")))
     if isinstance(v.get("paired"), Mapping):
-        out.append(row(all_set, "**tryon** (network output)", v["paired"], ci=True))
+        out.append(row(all_set, who, v["paired"], ci=True))
     else:
         out.append(missing_row(all_set, _why_absent(v.get("paired"), "viton.paired")))
     return out
@@ -226,15 +241,19 @@ def headline_sentence(m: Mapping) -> str:
     return "Synthetic test split, whole images: " + "; ".join(said) + "."
 
 
-def published_rows(m: Mapping) -> list[str]:
-    ours = dig(m, "viton", "paired")
+def published_rows(m: Mapping, card: Mapping | None = None) -> list[str]:
+    """Ours (the shipped model's card when there is one, else the pipeline's metrics) above the papers'."""
+    src = card if isinstance(dig(card or {}, "viton", "paired"), Mapping) else m
+    where = "models/card.json `viton.paired`" if src is card else "metrics/06_evaluate.json `viton.paired`"
+    ours = dig(src, "viton", "paired")
     ssim = fmt(ours.get("ssim"), ours.get("ssim_ci95")) if isinstance(ours, Mapping) else NOT_COMPUTED
     lpips = fmt(ours.get("lpips")) if isinstance(ours, Mapping) and "lpips" in ours else NOT_COMPUTED
     fid = NOT_COMPUTED  # stage 06 computes no FID on VITON (it needs Inception weights offline)
+    ids = _ids(src["viton"]) if isinstance(ours, Mapping) else "every"
     out = [
         "| method (VITON test set, 256x192) | paired SSIM | paired LPIPS | unpaired FID | where printed |",
         "|---|---|---|---|---|",
-        f"| **tryon** (every test id) | {ssim} | {lpips} | {fid} | metrics/06_evaluate.json `viton.paired` |",
+        f"| **tryon** ({'every test id' if ids == 'every' else f'{ids} test ids'}) | {ssim} | {lpips} | {fid} | {where} |",
     ]
     out += [f"| {name} | {s} | {lp} | {f} | {where} |" for name, s, lp, f, where in PUBLISHED]
     return out
@@ -247,8 +266,11 @@ def readme_table(metrics_dir: str | Path = "metrics") -> str:
     size = dig(yaml.safe_load(params.read_text()), "base", "image_size") if params.is_file() else None
     header = "| test set | try-on | " + " | ".join(title for _, title in COLUMNS) + " |"
     lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
+    card = read_card(Path(metrics_dir).parent)
+    if isinstance(card.get("viton"), Mapping):  # the shipped model (models/README.md) leads
+        lines += viton_rows(card, "**tryon, shipped model** (network output; models/card.json)")
     lines += synthetic_rows(m, size if isinstance(size, int) else None) + viton_rows(m) + samples_rows(m)
-    lines += ["", SETTINGS, "", headline_sentence(m), "", *published_rows(m)]
+    lines += ["", SETTINGS, "", headline_sentence(m), "", *published_rows(m, card)]
     return "\n".join(lines) + "\n"
 
 
