@@ -102,9 +102,9 @@ def _vocab(d: dict):
 
 def _default_size() -> int:
     # checkpoints written before the image size was stored: the default working size
-    from tryon.config import Base
+    from tryon.config import BaseConfig
 
-    return Base().image_size
+    return BaseConfig().image_size
 
 
 @dataclass
