@@ -27,7 +27,7 @@ def card() -> dict:
 
 def test_the_card_names_its_data_command_and_licence(card):
     text = (ROOT / "models" / "README.md").read_text()
-    for what in ("VITON", "non-commercial", card["command"], "wall time"):
+    for what in ("VITON", "non-commercial", card["command"], "Wall time"):
         assert what in text, f"models/README.md never says {what!r}"
     assert MODEL.stat().st_size < 50e6
 
