@@ -25,7 +25,9 @@ from tryon.stages import train as train_stage
 
 TINY = {
     "base": {"image_size": 64, "device": "cpu", "num_threads": 1},
-    "01_prepare": {"n_train": 12, "n_dev": 4, "n_test": 4},
+    # the flat vton-samples layout (28 real train pairs): VITON, the default real_root, is read in
+    # tests/test_pipeline.py's tiny end-to-end run
+    "01_prepare": {"n_train": 12, "n_dev": 4, "n_test": 4, "real_root": "../shared/data/vton-samples"},
     "05_train": {
         "steps": 4,
         "real_steps": 6,

@@ -171,8 +171,9 @@ def _cpu_load(at_start: dict) -> dict:
     }
 
 
-#: train keys that do not change what a run computes (a resumed run may change them)
-_NOT_RECIPE = ("resume", "checkpoint_every", "log_every")
+#: train keys a resumed run may change: bookkeeping, and the step counts (extending a finished run is a
+#: resume; under the step schedule it equals the longer run)
+_NOT_RECIPE = ("resume", "checkpoint_every", "log_every", "steps", "real_steps")
 
 
 def resumable(params: Params, ckpt_dir: Path, is_main: bool = True) -> bool:
