@@ -50,7 +50,7 @@ def test_viton_rows_with_intervals_and_baselines(tmp_path):
     table = report.readme_table(_metrics(tmp_path, {"viton": viton}))
     clean = next(line for line in table.splitlines() if line.startswith("| VITON, clean"))
     assert (
-        "| **tryon** (network output) | 0.910 [0.900, 0.920] | 0.800 | 0.700 | 0.050 | 0.750 | 0.900 |"
+        "| **tryon, `make repro` model** (network output) | 0.910 [0.900, 0.920] | 0.800 | 0.700 | 0.050 | 0.750 | 0.900 |"
         in clean
     )
     assert "| `naive_paste` (no network; reads the true garment region) | 0.800 |" in table
@@ -58,7 +58,8 @@ def test_viton_rows_with_intervals_and_baselines(tmp_path):
     sub_viton = {**viton, "n_paired": 500, "ids": "500 of 2032, evenly spaced over the list"}
     sub = report.readme_table(_metrics(tmp_path / "sub", {"viton": sub_viton}))
     assert (
-        "| VITON, 500 of 2032, evenly spaced test ids (256x192) | **tryon** (network output) | 0.880" in sub
+        "| VITON, 500 of 2032, evenly spaced test ids (256x192) | **tryon, `make repro` model** (network output) | 0.880"
+        in sub
     )
     assert "| PF-AFN (CVPR 2021) | 0.89 / 0.87 | 0.08 | 10.09 |" in table
 

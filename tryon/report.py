@@ -49,6 +49,8 @@ COLUMNS = (
     ("warp_mask_iou", "warp mask IoU"),
     ("sharpness_ratio", "sharpness (photo = 1)"),
 )
+#: the label of the rows of the model the pipeline trains (metrics/06_evaluate.json)
+PIPELINE = "**tryon, `make repro` model** (network output)"
 #: the network-free baselines (tryon.eval.baselines.NAMES; read here without importing the package's numpy
 #: code) and what each row's label says about it
 BASELINES = {
@@ -165,7 +167,7 @@ def synthetic_rows(m: Mapping, image_size: int | None = None) -> list[str]:
     net = dict(base["model"])
     head = dig(m, "headline") or {}
     net |= {k: head[k] for k in ("warp_mask_iou", "warp_mask_iou_ci95") if k in head}
-    out = [row(where, "**tryon** (network output)", net, ci=True)]
+    out = [row(where, PIPELINE, net, ci=True)]
     out += [row("", label, base.get(name)) for name, label in BASELINES.items() if name in base]
     return out
 
@@ -184,7 +186,7 @@ def read_card(root: str | Path = ".") -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def viton_rows(m: Mapping, who: str = "**tryon** (network output)") -> list[str]:
+def viton_rows(m: Mapping, who: str = PIPELINE) -> list[str]:
     v = m.get("viton")
     clean_set, all_set = "VITON, clean test ids (256x192)", "VITON, every test id (256x192)"
     if not isinstance(v, Mapping):
@@ -215,7 +217,7 @@ def samples_rows(m: Mapping) -> list[str]:
         return [missing_row(where, _why_absent(real, "real"))]
     if isinstance(real.get("n_test_pairs"), int):
         where = where.replace("samples (", f"samples, {real['n_test_pairs']} test pairs (")
-    out = [row(where, "**tryon** (network output)", real["paired"], ci=True, ssim_key="ssim_net")]
+    out = [row(where, PIPELINE, real["paired"], ci=True, ssim_key="ssim_net")]
     base = real.get("baselines") if isinstance(real.get("baselines"), Mapping) else {}
     out += [
         row("", label, base.get(name), ssim_key="ssim_net")
