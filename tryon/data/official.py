@@ -69,14 +69,14 @@ def _dresscode_pairs_file(root: Path, cat: str, name: str) -> Path | None:
     return None
 
 
-def _check_vitonhd(root: Path) -> None:
-    splits = [s for s in SPLITS if (root / s).is_dir()]
-    for split in splits:
-        for d in VITONHD_DIRS:
+def _check_splits(root: Path, dirs: tuple[str, ...], pairs: dict[str, str], layout: str) -> None:
+    """Every subfolder ``dirs`` and the pairs file of each split folder present, else a one-line error."""
+    for split in (s for s in SPLITS if (root / s).is_dir()):
+        for d in dirs:
             if not (root / split / d).is_dir():
-                raise _missing_dir(root / split / d, "official VITON-HD")
-        if not (root / VITONHD_PAIRS[split]).is_file():
-            raise io.DataError(f"{root / VITONHD_PAIRS[split]}: file not found (official VITON-HD layout)")
+                raise _missing_dir(root / split / d, layout)
+        if not (root / pairs[split]).is_file():
+            raise io.DataError(f"{root / pairs[split]}: file not found ({layout} layout)")
 
 
 def _check_dresscode(root: Path) -> None:
@@ -100,15 +100,6 @@ def _is_cpvton(root: Path) -> bool:
     ) or any((root / s / "pose").is_dir() for s in SPLITS)
 
 
-def _check_cpvton(root: Path) -> None:
-    for split in (s for s in SPLITS if (root / s).is_dir()):
-        for d in CPVTON_DIRS:
-            if not (root / split / d).is_dir():
-                raise _missing_dir(root / split / d, "CP-VTON (VITON)")
-        if not (root / CPVTON_PAIRS[split]).is_file():
-            raise io.DataError(f"{root / CPVTON_PAIRS[split]}: file not found (CP-VTON (VITON) layout)")
-
-
 def detect(root: str | os.PathLike) -> str:
     """'cpvton' (VITON as CP-VTON published it), 'vitonhd_official', 'dresscode_official' or 'flat' (the
     ``vton-samples`` layout: a folder holding ``vitonhd/`` and/or ``dresscode/`` subsets, or one subset with
@@ -121,9 +112,9 @@ def detect(root: str | os.PathLike) -> str:
         )
     if any((root / s).is_dir() for s in SPLITS):
         if _is_cpvton(root):
-            _check_cpvton(root)
+            _check_splits(root, CPVTON_DIRS, CPVTON_PAIRS, "CP-VTON (VITON)")
             return "cpvton"
-        _check_vitonhd(root)
+        _check_splits(root, VITONHD_DIRS, VITONHD_PAIRS, "official VITON-HD")
         return "vitonhd_official"
     if any((root / c).is_dir() for c in DRESSCODE_CATEGORIES):
         _check_dresscode(root)
@@ -190,21 +181,30 @@ def _file_stem(name: str) -> str:
     return os.path.splitext(os.path.basename(name))[0]
 
 
-def _vitonhd_record(d: dict[str, Path], person: str, cloth: str, mode: str) -> PairRecord:
-    """``d``: the split's subfolders by name (joined once per listing: Path joins dominate its cost)."""
+#: per layout: (parse folder, pose folder, parse label set, DensePose folder or None)
+_PERSON_FILES = {
+    "vitonhd": ("image-parse-v3", "openpose_json", "cihp", "image-densepose"),
+    "cpvton": ("image-parse", "pose", "lip", None),
+}
+
+
+def _upper_record(d: dict[str, Path], person: str, cloth: str, mode: str, layout: str) -> PairRecord:
+    """A VITON-HD or CP-VTON pair. ``d``: the split's subfolders by name (joined once per listing: Path
+    joins dominate its cost)."""
     pid = _file_stem(person)
+    parse, pose, labelset, dense = _PERSON_FILES[layout]
     return PairRecord(
         person_id=pid,
         cloth_id=_file_stem(cloth),
         person=d["image"] / person,
         cloth=d["cloth"] / cloth,
         cloth_mask=d["cloth-mask"] / cloth,
-        parse=d["image-parse-v3"] / f"{pid}.png",
-        pose=d["openpose_json"] / f"{pid}_keypoints.json",
+        parse=d[parse] / f"{pid}.png",
+        pose=d[pose] / f"{pid}_keypoints.json",
         category="upper_body",
-        labelset="cihp",
+        labelset=labelset,
         mode=mode,
-        densepose=d["image-densepose"] / f"{pid}.jpg",
+        densepose=d[dense] / f"{pid}.jpg" if dense else None,
     )
 
 
@@ -223,28 +223,10 @@ def _list_vitonhd(root: Path, split: str, mode: str) -> list[PairRecord]:
             cloth = person
         seen.check(d["image"], person, pairs, n)
         seen.check(d["cloth"], cloth, pairs, n)
-        recs.append(_vitonhd_record(d, person, cloth, mode))
+        recs.append(_upper_record(d, person, cloth, mode, "vitonhd"))
     if not recs:
         raise io.DataError(f"{pairs}: no pairs listed")
     return recs
-
-
-def _cpvton_record(d: dict[str, Path], person: str, cloth: str, mode: str) -> PairRecord:
-    """``d``: the split's subfolders by name. Person ``X_0.jpg``, its own garment ``X_1.jpg``."""
-    pid = _file_stem(person)
-    return PairRecord(
-        person_id=pid,
-        cloth_id=_file_stem(cloth),
-        person=d["image"] / person,
-        cloth=d["cloth"] / cloth,
-        cloth_mask=d["cloth-mask"] / cloth,
-        parse=d["image-parse"] / f"{pid}.png",
-        pose=d["pose"] / f"{pid}_keypoints.json",
-        category="upper_body",
-        labelset="lip",
-        mode=mode,
-        densepose=None,
-    )
 
 
 def _list_cpvton(root: Path, split: str, mode: str) -> list[PairRecord]:
@@ -277,7 +259,7 @@ def _list_cpvton(root: Path, split: str, mode: str) -> list[PairRecord]:
         seen.check(d["cloth"], cloth, pairs, n)
         seen.check(d["cloth-mask"], cloth, pairs, n)
         seen.check(d["image-parse"], f"{ps}.png", pairs, n)
-        recs.append(_cpvton_record(d, person, cloth, pair_mode))
+        recs.append(_upper_record(d, person, cloth, pair_mode, "cpvton"))
     if not recs:
         raise io.DataError(f"{pairs}: no pairs listed")
     return recs
