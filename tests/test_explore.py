@@ -14,31 +14,16 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_infer import _save_ckpt, write_toy_photo  # tests/ is on sys.path
 
 from tryon import config, paths
-from tryon.data import io, labels
 from tryon.infer.inputs import InferError
-from tryon.nets.build import architecture, build_model
-from tryon.text import Vocabulary, parse_body_text
+from tryon.text import parse_body_text
 from tryon.viz import explore as E
-from tryon.vocab import BODY_TYPES, BUILDS
 
 ROOT = Path(config.__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "explore.ipynb"
 VITON = paths.SHARED_SAMPLES.parent / "viton"
-
-
-def _save_ckpt(path: Path, image_size: int = 128) -> Path:
-    """A checkpoint of the default architecture (params.yaml) with random weights and every vocabulary word."""
-    p = config.load_params(ROOT / "params.yaml")
-    vocab = Vocabulary.build([f"height 165cm, weight 50kg, {b}, {w}" for b in BODY_TYPES for w in BUILDS])
-    arch = architecture(p, vocab.code_dim)
-    torch.manual_seed(0)
-    state = build_model(arch).state_dict()
-    torch.save(
-        {"model": state, "architecture": arch, "vocab": vocab.to_dict(), "image_size": image_size}, path
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -49,23 +34,7 @@ def ckpt(tmp_path_factory):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """A 300 x 400 person photo with a CIHP parse map, and a garment photo on a white background."""
-    d = tmp_path_factory.mktemp("files")
-    rng = np.random.default_rng(0)
-    H, W = 400, 300
-    parse = np.zeros((H, W), np.uint8)
-    parse[40:110, 110:190] = labels.CIHP.FACE
-    parse[20:40, 100:200] = labels.CIHP.HAIR
-    parse[110:130, 130:170] = labels.CIHP.TORSO_SKIN
-    parse[130:260, 80:220] = labels.CIHP.UPPER_CLOTHES
-    parse[130:250, 55:80] = labels.CIHP.LEFT_ARM
-    parse[130:250, 220:245] = labels.CIHP.RIGHT_ARM
-    parse[260:390, 90:210] = labels.CIHP.PANTS
-    garment = np.full((256, 192, 3), 250, np.uint8)
-    garment[40:220, 30:160] = (40, 80, 170)
-    io.write_png(d / "person.png", rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
-    io.write_png(d / "parse.png", parse, palette=True)
-    io.write_png(d / "garment.png", garment)
-    return {"person": d / "person.png", "parse": d / "parse.png", "garment": d / "garment.png"}
+    return write_toy_photo(tmp_path_factory.mktemp("files"))
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@ small working size (the outputs' size, the paste-back and the errors do not depe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -23,6 +25,8 @@ TEXT = "height 165cm, weight 50kg, pear, thin"
 
 
 def _save_ckpt(path, image_size=128, body_types=BODY_TYPES, **arch_changes):
+    """A checkpoint of the default architecture (params.yaml), random weights, every vocabulary word
+    (also read by tests/test_explore.py)."""
     p = config.load_params(config.__file__.replace("tryon/config.py", "params.yaml"))
     texts = [f"height 165cm, weight 50kg, {b}, {w}" for b in body_types for w in BUILDS]
     vocab = Vocabulary.build(texts)  # every word, as the synthetic data's vocabulary has
@@ -42,9 +46,9 @@ def ckpt(tmp_path_factory):
     return _save_ckpt(tmp_path_factory.mktemp("ckpt") / "model.pt")
 
 
-@pytest.fixture
-def photo(tmp_path):
-    """A 300 x 400 person photo with a CIHP parse map and a garment photo on a white background."""
+def write_toy_photo(d: Path) -> dict:
+    """A 300 x 400 person photo with a CIHP parse map and a garment photo on a white background, written
+    into ``d`` (also read by tests/test_explore.py)."""
     rng = np.random.default_rng(0)
     H, W = 400, 300
     parse = np.zeros((H, W), np.uint8)
@@ -58,11 +62,16 @@ def photo(tmp_path):
     person = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
     garment = np.full((256, 192, 3), 250, np.uint8)
     garment[40:220, 30:160] = (40, 80, 170)
-    io.write_png(tmp_path / "person.png", person)
-    io.write_png(tmp_path / "parse.png", parse, palette=True)
-    io.write_png(tmp_path / "garment.png", garment)
-    return {"person": tmp_path / "person.png", "parse": tmp_path / "parse.png", "garment": tmp_path / "garment.png",
+    io.write_png(d / "person.png", person)
+    io.write_png(d / "parse.png", parse, palette=True)
+    io.write_png(d / "garment.png", garment)
+    return {"person": d / "person.png", "parse": d / "parse.png", "garment": d / "garment.png",
             "rgb": person, "labels": parse}  # fmt: skip
+
+
+@pytest.fixture
+def photo(tmp_path):
+    return write_toy_photo(tmp_path)
 
 
 def kept_and_painted(network: np.ndarray, photo: np.ndarray, parse: np.ndarray, category: str = "upper_body"):
