@@ -249,6 +249,11 @@ class Vocabulary:
             "counts": self.counts, "layout": self.layout(),
         }  # fmt: skip
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Vocabulary:
+        """The inverse of :meth:`to_dict` (what checkpoints store)."""
+        return cls(**{k: v for k, v in d.items() if k != "layout"})
+
     def save(self, path: str | Path) -> Path:
         """Write JSON atomically (temp file + rename)."""
         from tryon.config import atomic_write_text

@@ -97,7 +97,7 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu"):
 def _vocab(d: dict):
     from tryon.text import Vocabulary
 
-    return Vocabulary(**{k: v for k, v in d.items() if k != "layout"})
+    return Vocabulary.from_dict(d)
 
 
 def _default_size() -> int:

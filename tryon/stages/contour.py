@@ -175,7 +175,7 @@ def load_trained(
     net = build_net(ck["architecture"])
     net.text_mlp.load_state_dict(ck["text_mlp"])
     net.contour_gen.load_state_dict(ck["contour_gen"])
-    vocab = Vocabulary(**{k: v for k, v in ck["vocab"].items() if k != "layout"})
+    vocab = Vocabulary.from_dict(ck["vocab"])
     return net.to(device).eval(), vocab, ck
 
 
