@@ -81,6 +81,51 @@ def test_resume_continues_exactly(tiny_root):
     assert abs(full - resumed) < 1e-5
 
 
+def test_init_checkpoint_is_checked_before_training(tmp_path):
+    """``05_train.init_checkpoint``: a file that is not a model.pt, or one trained at another working
+    size, is one line naming it (before any data is read)."""
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="bad.pt: not a readable tryon checkpoint"):
+        train_stage.continued_model(_params(init_checkpoint=str(bad)), tmp_path)
+    torch.save({"model": {}}, tmp_path / "weights_only.pt")
+    with pytest.raises(ValueError, match="weights_only.pt: 05_train.init_checkpoint expects a model.pt"):
+        train_stage.continued_model(_params(init_checkpoint=str(tmp_path / "weights_only.pt")), tmp_path)
+    p = _params()
+    from tryon.nets.build import architecture, build_model
+    from tryon.text import Vocabulary
+
+    arch = architecture(p, Vocabulary.build(["height 165cm, weight 50kg, pear"]).code_dim)
+    torch.save({"model": build_model(arch).state_dict(), "architecture": arch, "vocab": {},
+                "image_size": p.base.image_size * 2}, tmp_path / "big.pt")  # fmt: skip
+    with pytest.raises(ValueError, match=f"big.pt: trained at {p.base.image_size * 2} px"):
+        train_stage.continued_model(_params(init_checkpoint="big.pt"), tmp_path)  # relative to the root
+
+
+@pytest.mark.slow
+def test_init_checkpoint_goes_on_from_a_trained_model(tiny_root, tmp_path):
+    """A continued run starts from the given model.pt (its weights and vocabulary), skips the synthetic
+    phase and writes no synthetic_only.pt; its real phase moves the weights (with the shared data)."""
+    _final(tiny_root)
+    init = tmp_path / "init.pt"
+    shutil.copy(tiny_root / "data" / "05_train" / "model.pt", init)
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "01_prepare").symlink_to(tiny_root / "data" / "01_prepare")
+    m = train_stage.run(_params(init_checkpoint=str(init)), root, progress=False)
+    assert m["init"] == [f"init_checkpoint: {init} (step {load_checkpoint(init)['step']}), its vocabulary; "
+                         "no synthetic phase"]  # fmt: skip
+    assert m["steps"] == 0 and m["final_train_loss"] is None
+    assert not (root / "data" / "05_train" / train_stage.SYNTHETIC_ONLY).exists()
+    a, b = load_checkpoint(init)["model"], load_checkpoint(root / "data" / "05_train" / "model.pt")["model"]
+    assert a.keys() == b.keys()
+    if isinstance(m["real_phase"], dict):
+        assert m["real_phase"]["steps"] == 2
+        assert any(not torch.equal(a[k], b[k]) for k in a), "the real phase trained the loaded model"
+    else:  # no ../shared: nothing to train on after the skipped synthetic phase
+        assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 WORKER = Path(__file__).with_name("stage05_worker.py")
 needs_real = pytest.mark.skipif(
     not paths.SHARED_SAMPLES.is_dir(),

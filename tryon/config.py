@@ -238,6 +238,11 @@ class TrainConfig:
     )
     vgg_layers: list[str] = _f(["relu1_1", "relu2_1", "relu3_1"], doc="VGG19 ReLU taps of L_style and L_warp")
     init_pretrained: bool = _f(True, doc="start from the 03_contour / 04_warp checkpoints")
+    init_checkpoint: str = _f(
+        "",
+        doc="a trained model.pt to go on training (its weights and vocabulary; no synthetic phase, "
+        "steps unused); '' = off",
+    )
     ablation_steps: int = _f(
         100, ge=0, doc="steps of each trained ablation row (synthetic, same init/seed/schedule); 0 = none"
     )

@@ -87,14 +87,19 @@ def run(
     runtime.seed_everything(params.base.seed)
     load_at_start = runtime.cpu_load()
 
-    vocab = Vocabulary.load(root / "data" / "02_encode" / "vocab.json")
+    t = params.train
+    init = continued_model(params, root) if t.init_checkpoint else None
+    vocab = init[2] if init else Vocabulary.load(root / "data" / "02_encode" / "vocab.json")
     prepared = root / "data" / "01_prepare"
     parts = synthetic_parts(params, prepared, vocab)
     counts = synthetic_counts(params.train.batch_size, params.train.unpaired_fraction, len(parts))
     train_set, sampler = mixed(parts, counts, params.base.seed, info.rank, info.world_size)
-    arch = architecture(params, vocab.code_dim)
-    model = build_model(arch)
-    notes = load_pretrained(model, root) if params.train.init_pretrained else ["init_pretrained: false"]
+    if init:
+        model, arch, _, notes = init
+    else:
+        arch = architecture(params, vocab.code_dim)
+        model = build_model(arch)
+        notes = load_pretrained(model, root) if t.init_pretrained else ["init_pretrained: false"]
     model.to(device)
     if info.world_size > 1:
         model = torch.nn.parallel.DistributedDataParallel(
@@ -103,7 +108,6 @@ def run(
     vgg = build_vgg(
         params.train.vgg_weights, layers=tuple(params.train.vgg_layers), seed=params.base.seed
     ).to(device)
-    t = params.train
     opt = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     sched = make_scheduler(opt, t, t.steps)
     live, on_log = _live_logger(out_dir, t.resume, info.is_main)
@@ -112,7 +116,7 @@ def run(
         model,
         _step_fn(params, vgg),
         train_set,
-        steps=t.steps,
+        steps=0 if init else t.steps,  # a continued model skips the synthetic phase
         batch_size=t.batch_size,
         optimizer=opt,
         scheduler=sched,
@@ -136,7 +140,8 @@ def run(
                 out_dir / name, unwrap(model), arch, vocab, step, params.base.image_size
             )
 
-    save_model(SYNTHETIC_ONLY, result.step)
+    if not init:  # a continued model has no synthetic-only stage of its own
+        save_model(SYNTHETIC_ONLY, result.step)
     test_set = CodedDataset(TryOnDataset(prepared, "dev", params.base.image_size), vocab)  # test: 06 only
     if info.is_main:
         synthetic_dev_loss = test_losses(unwrap(model), test_set, _step_fn(params, vgg), device)
@@ -154,6 +159,28 @@ def run(
     metrics["trained_ablations"] = train_rows(params, root, parts, device, info, arch, vocab)
     (out_dir / "history.json").write_text(json.dumps(result.history))
     return metrics
+
+
+def continued_model(params: Params, root: Path):
+    """``(model, arch, vocab, notes)`` from ``05_train.init_checkpoint`` (a ``model.pt`` as this stage
+    writes it): go on training a trained model, e.g. the shipped ``models/model.pt`` for more real steps,
+    without stages 03/04. Its architecture and vocabulary are the checkpoint's; the working size must be
+    ``base.image_size``. One-line error naming the file otherwise."""
+    from tryon.checkpoint import load_checkpoint
+
+    path = Path(params.train.init_checkpoint)
+    path = path if path.is_absolute() else root / path
+    ck = load_checkpoint(path)
+    if "architecture" not in ck or "model" not in ck or "vocab" not in ck:
+        raise ValueError(f"{path}: 05_train.init_checkpoint expects a model.pt (weights, architecture, vocab)")
+    size = ck.get("image_size", params.base.image_size)
+    if size != params.base.image_size:
+        raise ValueError(f"{path}: trained at {size} px, base.image_size is {params.base.image_size}")
+    model = build_model(ck["architecture"])
+    model.load_state_dict(ck["model"])
+    vocab = Vocabulary.from_dict(ck["vocab"])
+    note = f"init_checkpoint: {path} (step {ck.get('step', '?')}), its vocabulary; no synthetic phase"
+    return model, ck["architecture"], vocab, [note]
 
 
 #: the model after the synthetic phase alone (what ``real.synthetic_only`` of stage 06 measures)
