@@ -172,7 +172,9 @@ def continued_model(params: Params, root: Path):
     path = path if path.is_absolute() else root / path
     ck = load_checkpoint(path)
     if "architecture" not in ck or "model" not in ck or "vocab" not in ck:
-        raise ValueError(f"{path}: 05_train.init_checkpoint expects a model.pt (weights, architecture, vocab)")
+        raise ValueError(
+            f"{path}: 05_train.init_checkpoint expects a model.pt (weights, architecture, vocab)"
+        )
     size = ck.get("image_size", params.base.image_size)
     if size != params.base.image_size:
         raise ValueError(f"{path}: trained at {size} px, base.image_size is {params.base.image_size}")
