@@ -389,7 +389,8 @@ def test_single_form_without_parse_uses_mediapipe(ckpt, shared_samples, tmp_path
     rec = dataset_records(shared_samples / "vitonhd", "paired")[0]
     out = tmp_path / "o.jpg"
     argv = ["try-on", "--checkpoint", str(ckpt), "--person", str(rec.person), "--garment", str(rec.cloth),
-            "--garment-mask", str(rec.cloth_mask), "--text", TEXT, "--out", str(out), "--paste-back"]  # fmt: skip
+            "--garment-mask", str(rec.cloth_mask), "--text", TEXT, "--out", str(out), "--paste-back",
+            "--auto-parse", "mediapipe"]  # fmt: skip
     assert cli.main(argv) == 0
     assert "trunk from: mediapipe 0.10.21" in capsys.readouterr().out
     img = np.asarray(Image.open(out))
@@ -415,7 +416,15 @@ def test_every_real_pair_without_parse_keeps_size_and_face(ckpt, shared_samples,
     down to 0.52 there): only VITON-HD's full faces are held to a bound."""
     _mediapipe()
     recs = dataset_records(shared_samples / subset, "all")
-    df = run_pairs(TryOn(ckpt), recs, tmp_path, use_parse=False, ext=".jpg", paste_back=True)
+    df = run_pairs(
+        TryOn(ckpt),
+        recs,
+        tmp_path,
+        use_parse=False,
+        ext=".jpg",
+        paste_back=True,
+        auto_parse_method="mediapipe",
+    )
     assert len(df) == len(recs) and df["same_size"].all()
     assert df["parse_source"].str.startswith("mediapipe").all()
     worst = df.sort_values("face_ssim").head(3)[["pair", "face_ssim"]]

@@ -15,9 +15,10 @@ Submodules:
 - :mod:`tryon.infer.batch`: the batch form over the pairs of a VITON-HD / Dress Code folder
   (images and ``summary.csv``; its face SSIM is :mod:`tryon.eval.face`);
 - :mod:`tryon.infer.cli`: the ``tryon try-on`` subcommand;
-- :mod:`tryon.infer.autoparse`: photo-only parsing, for a person photo without a parse map: mediapipe
-  (run by :mod:`tryon.infer._mediapipe_worker` in its own environment) and a CIHP pseudo-parse
-  (its rules in :mod:`tryon.infer.parse_rules`).
+- :mod:`tryon.infer.autoparse`: photo-only parsing, for a person photo without a parse map: the learned
+  parser (:mod:`tryon.parser`, ``models/parser.pt``, the default) or mediapipe (run by
+  :mod:`tryon.infer._mediapipe_worker` in its own environment) and a CIHP pseudo-parse (its rules in
+  :mod:`tryon.infer.parse_rules`).
 """
 
 from tryon.infer.inputs import InferError, save_image

@@ -66,6 +66,7 @@ def run_pairs(
     ext: str = ".png",
     fail_fast: bool = False,
     skip_existing: bool = False,
+    auto_parse_method: str | None = None,
 ):
     """Try on every pair; writes ``<out_dir>/<person>__<garment>.png`` (and ``..._sheet.png``) and
     ``summary.csv`` (one row per pair: which parse path, the text and its source, seconds, face SSIM
@@ -79,14 +80,17 @@ def run_pairs(
     pair whose image is already in ``out_dir`` is not run again (``status`` "existing"; its row is
     taken from the previous ``summary.csv`` when it has one). ``summary.csv`` is written atomically at
     the end; its "ok" and "existing" rows are exactly the images on disk. ``ext``: .png or .jpg
-    (quality 95). ``paste_back``, ``detail``: as :meth:`TryOn.predict`. Returns the summary DataFrame."""
+    (quality 95). ``paste_back``, ``detail``: as :meth:`TryOn.predict`. ``auto_parse_method``: how a
+    photo without a parse map (``use_parse=False``) is parsed, as :meth:`TryOn.read_inputs` (the
+    ``parse_source`` column names it). Returns the summary DataFrame."""
     import pandas as pd
 
     out_dir = Path(out_dir)
     if text:
         model.encode_text(text)  # one text for every pair: an unreadable one stops before any work
     ann = _read_annotations(annotations)
-    found = {} if use_parse else _find_poses(records)
+    method = _check_method(auto_parse_method) if not use_parse else auto_parse_method
+    found = _find_poses(records) if not use_parse and method == "mediapipe" else {}
     before = _previous_rows(out_dir) if skip_existing else {}
     rows = []
     for i, rec in enumerate(records):
@@ -95,7 +99,7 @@ def run_pairs(
             rows.append({**before.get(name, _bare_row(rec, name)), "status": "existing", "error": ""})
         else:
             try:
-                job = _read_job(model, rec, text, ann, use_parse, found)
+                job = _read_job(model, rec, text, ann, use_parse, found, method)
                 rows.append(_run_job(model, *job, out_dir, write_sheet, paste_back, ext, detail) | _OK)
             except (InferError, io.DataError, ValueError, OSError) as e:
                 msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -155,6 +159,22 @@ def _read_annotations(annotations: str | os.PathLike | None):
     return ann
 
 
+def _check_method(method: str | None) -> str:
+    """The photo-only method (None: the default), checked before any pair is read: an unknown one or a
+    missing parser checkpoint -> :class:`InferError`."""
+    from tryon.infer import autoparse
+
+    try:
+        method = autoparse.resolve_method(method)
+        if method == "parser":
+            autoparse.learned_parser()
+    except autoparse.AutoParseUnavailable as e:
+        raise InferError(f"--no-parse: {e}") from None
+    except ValueError as e:
+        raise InferError(str(e).splitlines()[0]) from None
+    return method
+
+
 def _find_poses(records: list) -> dict:
     """mediapipe's result per person photo (path -> :func:`tryon.infer.autoparse.run_mediapipe` dict),
     for the pairs without a parse map (``--no-parse``); every person photo is checked first."""
@@ -172,14 +192,18 @@ def _find_poses(records: list) -> dict:
     return found
 
 
-def read_pair(model: TryOn, rec, text: str | None = None, use_parse: bool = True):
+def read_pair(
+    model: TryOn, rec, text: str | None = None, use_parse: bool = True, auto_parse_method: str | None = None
+):
     """Read and check one pair of a dataset folder (nothing written): ``(Inputs, the dataset's parse
     map as CIHP ids or None, the text's source)``; without ``text`` it is estimated from the parse map."""
-    _, inp, gt_parse, t_src = _read_job(model, rec, text, None, use_parse, {})
+    _, inp, gt_parse, t_src = _read_job(model, rec, text, None, use_parse, {}, auto_parse_method)
     return inp, gt_parse, t_src
 
 
-def _read_job(model: TryOn, rec, text: str | None, ann, use_parse: bool, found: dict):
+def _read_job(
+    model: TryOn, rec, text: str | None, ann, use_parse: bool, found: dict, method: str | None = None
+):
     """Read and check one pair (nothing written): (record, :class:`Inputs`, the dataset's parse map as
     CIHP ids or None, the text's source)."""
     from tryon.data.vitonhd import load_parse
@@ -192,11 +216,13 @@ def _read_job(model: TryOn, rec, text: str | None, ann, use_parse: bool, found: 
         except (io.DataError, ValueError) as e:
             raise InferError(str(e).splitlines()[0]) from None
     elif use_parse:
-        raise InferError(f"{rec.parse}: parse map not found (pass --no-parse to use mediapipe)")
+        raise InferError(f"{rec.parse}: parse map not found (pass --no-parse to parse the photo)")
     cmask = rec.cloth_mask if rec.cloth_mask is not None and Path(rec.cloth_mask).is_file() else None
     text_parse = gt_parse
     if text_parse is None and not text:  # estimate the body text from the automatic parse
-        text_parse, _ = _auto_parse(Path(rec.person), io.read_rgb(rec.person), found.get(str(rec.person)))
+        text_parse, _ = _auto_parse(
+            Path(rec.person), io.read_rgb(rec.person), found.get(str(rec.person)), method
+        )
     t, t_src = _record_text(rec, text, ann, text_parse)
     inp = model.read_inputs(
         rec.person,
@@ -207,6 +233,7 @@ def _read_job(model: TryOn, rec, text: str | None, ann, use_parse: bool, found: 
         garment_mask=cmask,
         category=rec.category,
         auto_parse=found.get(str(rec.person)),
+        auto_parse_method=method,
         strict_text=t_src != ESTIMATED,  # an estimate may name a body type the model never saw
     )
     return rec, inp, gt_parse, t_src

@@ -28,7 +28,8 @@ def register(sub) -> None:
         description=(
             "Single: --person P --garment G --text T --out O.png. Batch: --dataset DIR --pairs "
             "{paired,unpaired,all,FILE} --out-dir DIR. Without a parse map (--parse, or --no-parse in "
-            "the batch form) the trunk regions come from mediapipe (`make mediapipe`)."
+            "the batch form) the trunk regions come from the photo (--auto-parse: the learned parser "
+            "models/parser.pt by default, or mediapipe, `make mediapipe`)."
         ),
     )
     p.add_argument(
@@ -51,7 +52,15 @@ def register(sub) -> None:
         "--annotations", help="batch: body-text CSV from `tryon annotate` (else --text or estimated)"
     )
     p.add_argument(
-        "--no-parse", action="store_true", help="batch: ignore the dataset's parse maps (mediapipe)"
+        "--no-parse", action="store_true", help="batch: ignore the dataset's parse maps (--auto-parse)"
+    )
+    p.add_argument(
+        "--auto-parse",
+        choices=("parser", "mediapipe"),
+        default=None,
+        help="without a parse map: parse the photo with the learned parser (models/parser.pt; the default "
+        "when it exists) or the mediapipe rules (`make mediapipe`; better on full-length photos like Dress "
+        "Code's, see docs/experiments/2026-12-07_parser_vs_rules.json)",
     )
     p.add_argument("--fail-fast", action="store_true", help="batch: stop at the first broken pair (exit 2)")
     p.add_argument(
@@ -103,6 +112,7 @@ def _batch(args: argparse.Namespace, model: TryOn) -> int:
         progress=show,
         fail_fast=args.fail_fast,
         skip_existing=args.skip_existing,
+        auto_parse_method=args.auto_parse,
     )
     counts = df["status"].value_counts()
     done = df[df["status"] == "ok"]
@@ -139,8 +149,10 @@ def _cli(args: argparse.Namespace) -> int:
         check_out(args.out)
         if args.no_parse:
             raise InferError(
-                "--no-parse: batch form only (the single form uses mediapipe when --parse is absent)"
+                "--no-parse: batch form only (the single form parses the photo when --parse is absent)"
             )
+    if args.auto_parse is not None and (args.parse is not None or (batch and not args.no_parse)):
+        raise InferError("--auto-parse: only without a parse map (no --parse; batch form: with --no-parse)")
     from tryon.infer.model import TryOn, sheet
 
     checkpoint = args.checkpoint
@@ -162,6 +174,7 @@ def _cli(args: argparse.Namespace) -> int:
         parse_labels=args.parse_labels,
         garment_mask=args.garment_mask,
         category=args.category,
+        auto_parse_method=args.auto_parse,
     )
     t0 = time.perf_counter()
     res = model.predict(inp, paste_back=args.paste_back, detail=args.detail)

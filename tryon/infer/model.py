@@ -10,8 +10,9 @@ or ``tryon try-on --person P.jpg --garment G.jpg --text "..." --checkpoint C --o
 :func:`tryon.infer.cli.register`; :mod:`tryon.infer.batch` is the batch form over a pairs file).
 
 Steps: read and check the inputs (:mod:`tryon.infer.inputs`) -> trunk regions from a parse map
-(``parse=``, CIHP ids or Dress Code ids) or, without one, from mediapipe (:mod:`tryon.infer.autoparse`,
-an optional separate environment) -> zero-pad to 1:1 and resize to the checkpoint's working size -> the
+(``parse=``, CIHP ids or Dress Code ids) or, without one, from the photo (:mod:`tryon.infer.autoparse`:
+the learned parser ``models/parser.pt`` by default, or the mediapipe rules, an optional separate
+environment; ``auto_parse_method=``) -> zero-pad to 1:1 and resize to the checkpoint's working size -> the
 network -> the image at the photo's own size. With the default ``trunk_compose`` fusion the network's
 decisions (sampling grid, composition gate, painted image) are applied at full size
 (:mod:`tryon.infer.full_res`): the original garment photo is sampled by the upsampled grid and the
@@ -183,9 +184,12 @@ class TryOn:
         category: str = "upper_body",
         auto_parse: dict | None = None,
         strict_text: bool = True,
+        auto_parse_method: str | None = None,
     ) -> Inputs:
-        """Read and check every input (no network run). Without ``parse``, ``auto_parse`` (a result of
-        :func:`tryon.infer.autoparse.run_mediapipe` for this person) or mediapipe itself makes the parse map."""
+        """Read and check every input (no network run). Without ``parse`` the photo is parsed by
+        ``auto_parse_method`` (:data:`tryon.infer.autoparse.METHODS`; None: the learned parser when
+        ``models/parser.pt`` exists, else mediapipe); for mediapipe, ``auto_parse`` (a result of
+        :func:`tryon.infer.autoparse.run_mediapipe` for this person) skips running it."""
         if category not in CATEGORIES:
             raise InferError(f"--category: expected one of {list(CATEGORIES)}, got {category!r}")
         self.encode_text(text, strict_text)  # fail on the text before any image work
@@ -198,7 +202,7 @@ class TryOn:
             lab = read_parse(parse, (w, h), parse_labels)
             source = f"parse map {Path(parse).name} ({parse_labels} labels)"
         else:
-            lab, source = _auto_parse(person, rgb, auto_parse)
+            lab, source = _auto_parse(person, rgb, auto_parse, auto_parse_method)
         if not labels.trunk_mask(lab, category).any():
             raise InferError(f"{parse or person}: no person found in the parse map (every pixel is removed)")
         return Inputs(rgb, lab, source, g, gm, text, category, name=person.stem, strict_text=strict_text)
@@ -282,10 +286,16 @@ class TryOn:
         return self.predict(self.read_inputs(person, garment, text, **kw), paste_back, detail)
 
 
-def _auto_parse(person: Path, rgb: np.ndarray, found: dict | None) -> tuple[np.ndarray, str]:
+def _auto_parse(
+    person: Path, rgb: np.ndarray, found: dict | None, method: str | None = None
+) -> tuple[np.ndarray, str]:
+    """(CIHP parse, source text) of a photo without a parse map, by ``method`` (None: the default)."""
     from tryon.infer import autoparse
 
     try:
+        method = autoparse.resolve_method(method)
+        if method == "parser":
+            return autoparse.learned_parse(rgb)
         if found is None:
             found = autoparse.run_mediapipe([person])[0]
         lab = autoparse.pseudo_parse(rgb, found["person"], found["landmarks"], name=str(person))

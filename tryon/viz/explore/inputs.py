@@ -168,6 +168,7 @@ def read_inputs(
         parse_labels=person.labelset,
         garment_mask=garment.mask,
         category=garment.category,
+        auto_parse_method="mediapipe",  # the explorer's photo-only switch is the mediapipe route
     )
     return scaled(inp, height) if height else inp
 
