@@ -17,7 +17,7 @@ import importlib
 import sys
 
 #: modules that add subcommands (imported lazily so `tryon --help` stays fast)
-COMMAND_MODULES = ["tryon.data.cli", "tryon.infer.cli"]
+COMMAND_MODULES = ["tryon.data.cli", "tryon.infer.cli", "tryon.eval.cli"]
 
 #: `tryon bench NAME` -> "module:function" (each prints its own table)
 BENCHES = {
