@@ -270,6 +270,14 @@ class EvaluateConfig:
     viton_max_pairs: int = _f(
         500, ge=0, doc="VITON benchmark: test ids scored, evenly spaced over the 2,032; 0 = all"
     )
+    unpaired_max_pairs: int = _f(
+        150, ge=0, doc="VITON unpaired figures: clean test pairs scored, evenly spaced over the 457; 0 = all"
+    )
+    parser: str = _f(
+        "models/parser.pt",
+        doc="human parser that reads the garment's shape off each unpaired try-on (models/PARSER.md)",
+    )
+    realism_folds: int = _f(5, ge=2, doc="cross-validation folds of the realism critic (two-sample test)")
 
 
 @dataclass(frozen=True)

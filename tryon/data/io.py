@@ -105,6 +105,12 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
 
 
+def label_rgb(labels_map: np.ndarray) -> np.ndarray:
+    """A label map int [H, W] in the display palette of :func:`write_png`: uint8 [H, W, 3]."""
+    pal = np.asarray(PALETTE, dtype=np.uint8).reshape(-1, 3)
+    return pal[np.asarray(labels_map, dtype=np.int64) % len(pal)]
+
+
 def write_png(path: str | os.PathLike, img: np.ndarray, palette: bool = False, atomic: bool = True) -> None:
     """Write RGB ([H, W, 3], float [0, 1] or uint8), a mask (bool [H, W]) or a label map (uint8 [H, W],
     ``palette=True`` stores it as a palette PNG whose values are the ids). ``atomic=False`` writes in place

@@ -30,22 +30,59 @@ def samples_split(samples: Path, out_dir: Path) -> Path | None:
     return path
 
 
-def viton(params: Params, root: Path | None = None, n_gallery: int = 16) -> tuple[dict | str, dict]:
-    """The VITON benchmark (:func:`tryon.eval.viton.benchmark`) of ``data/05_train/model.pt`` when
-    ``01_prepare.real_root`` is a VITON (CP-VTON) folder; else a "not computed" string."""
+def _viton_folder(params: Params, root: Path) -> tuple[Path, Path] | str:
+    """(VITON folder, split table) when ``01_prepare.real_root`` is a VITON (CP-VTON) folder that stage 01
+    split; else the "not computed" reason."""
     from tryon.data import official
-    from tryon.eval import viton as V
     from tryon.stages.prepare import resolve
 
-    root = root or paths.ROOT
     real = resolve(params.prepare.real_root)
     split = root / "data" / "01_prepare" / "real_split.csv"
     try:
         kind = official.detect(real)
     except DataError as e:
-        return f"not computed: {e}", {}
+        return f"not computed: {e}"
     if kind != "cpvton" or not split.is_file():
-        return f"not computed: 01_prepare.real_root ({real}) is not a VITON (CP-VTON) folder", {}
+        return f"not computed: 01_prepare.real_root ({real}) is not a VITON (CP-VTON) folder"
+    return real, split
+
+
+def viton_unpaired(params: Params, root: Path | None = None) -> tuple[dict | str, dict]:
+    """The unpaired VITON figures (:func:`tryon.eval.unpaired.benchmark`: garment-shape agreement through
+    ``06_evaluate.parser`` and the realism critic) of ``data/05_train/model.pt`` and, when the run had a
+    real phase, its ``synthetic_only.pt``, on ``06_evaluate.unpaired_max_pairs`` clean test pairs."""
+    from tryon.eval import unpaired as U
+    from tryon.stages.evaluate import had_real_phase
+    from tryon.stages.prepare import resolve
+    from tryon.stages.train import SYNTHETIC_ONLY
+
+    root = root or paths.ROOT
+    found = _viton_folder(params, root)
+    if isinstance(found, str):
+        return found, {}
+    real, split = found
+    train_dir = root / "data" / "05_train"
+    ckpts = {"model": train_dir / "model.pt"}
+    if had_real_phase(train_dir / SYNTHETIC_ONLY, ckpts["model"]):
+        ckpts["synthetic_only"] = train_dir / SYNTHETIC_ONLY
+    cfg = params.evaluate
+    device = str(runtime.resolve_device(params.base.device))
+    return U.benchmark(
+        ckpts, resolve(cfg.parser) if cfg.parser else None, real, split, "test", cfg.unpaired_max_pairs,
+        folds=cfg.realism_folds, device=device, progress=True,
+    )  # fmt: skip
+
+
+def viton(params: Params, root: Path | None = None, n_gallery: int = 16) -> tuple[dict | str, dict]:
+    """The VITON benchmark (:func:`tryon.eval.viton.benchmark`) of ``data/05_train/model.pt`` when
+    ``01_prepare.real_root`` is a VITON (CP-VTON) folder; else a "not computed" string."""
+    from tryon.eval import viton as V
+
+    root = root or paths.ROOT
+    found = _viton_folder(params, root)
+    if isinstance(found, str):
+        return found, {}
+    real, split = found
     device = str(runtime.resolve_device(params.base.device))
     return V.benchmark(
         root / "data" / "05_train" / "model.pt",

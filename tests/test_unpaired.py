@@ -1,0 +1,94 @@
+"""The unpaired VITON figures (tryon.eval.unpaired): the garment's owner files, the plumbing of the shape
+figures (with a parser that reads the truth, every figure is known), the worst-case lists, the tables."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tryon import paths
+from tryon.eval import unpaired as U
+
+needs_viton = pytest.mark.skipif(
+    not paths.SHARED_VITON.is_dir(),
+    reason=f"VITON not found at {paths.SHARED_VITON} (only present beside the CI checkout)",
+)
+
+
+def test_owner_files_follow_the_cpvton_layout():
+    img, parse, pose = U.owner_files("/d/viton/test/cloth/012345_1.jpg")
+    assert img == Path("/d/viton/test/image/012345_0.jpg")
+    assert parse == Path("/d/viton/test/image-parse/012345_0.png")
+    assert pose == Path("/d/viton/test/pose/012345_0_keypoints.json")
+
+
+class _TruthParser:
+    """Reads every image as the person's true parse map (the one whose photo it was given first)."""
+
+    def __init__(self, truth: dict[int, np.ndarray]):
+        self.truth = truth
+
+    def parse_batch(self, photos):
+        lab = self.truth[id(photos[0])]
+        return [lab for _ in photos]
+
+
+@pytest.fixture(scope="module")
+def viton_pairs(tmp_path_factory):
+    if not paths.SHARED_VITON.is_dir():
+        pytest.skip(f"VITON not found at {paths.SHARED_VITON} (only present beside the CI checkout)")
+    from tryon.data.real import split_table
+    from tryon.infer.model import TryOn
+
+    split = tmp_path_factory.mktemp("split") / "real_split.csv"
+    split_table(paths.SHARED_VITON, max_persons=40).to_csv(split, index=False)
+    recs = U.unpaired_records(paths.SHARED_VITON, split, "test", max_pairs=4)
+    pairs, skipped = U.try_on_all({"model": TryOn(paths.ROOT / "models" / "model.pt")}, recs)
+    return pairs, skipped
+
+
+@pytest.mark.shared
+@needs_viton
+def test_shape_figures_with_a_parser_that_reads_the_truth(viton_pairs):
+    """A parser that returns the person's true parse map for every image: the floor is exactly 0, and
+    every try-on reads as the old garment, so each method's disagreement equals ``old_garment``'s."""
+    pairs, skipped = viton_pairs
+    assert len(pairs) >= 3 and not skipped
+    assert {"model", *U.BASELINES} == set(pairs[0]["outputs"])
+    assert all(p["outputs"]["model"].shape == p["person"].shape == (256, 192, 3) for p in pairs)
+    parser = _TruthParser({id(p["person"]): p["parse"] for p in pairs})
+    summary, rows = U.shape_figures(parser, pairs)
+    assert set(summary) == {"model", *U.BASELINES, "parser_floor", "old_garment"}
+    for q in U.SHAPE_FIGURES:
+        assert summary["parser_floor"][q] == 0.0
+        for name in ("model", *U.BASELINES):
+            assert summary[name][q] == pytest.approx(summary["old_garment"][q], nan_ok=True)
+    # the pairs were chosen with different garments: some quantity tells the old garment from the new
+    assert any(summary["old_garment"][q] > 0.05 for q in U.SHAPE_FIGURES)
+    worst = U.worst({"pairs": pairs, "shape_rows": rows}, "model", n=2)
+    for q in U.SHAPE_FIGURES:
+        vals = [w["value"] for w in worst[f"shape.{q}"]]
+        assert len(vals) <= 2 and vals == sorted(vals, reverse=True)
+        assert all(math.isfinite(v) for v in vals)
+
+
+def test_tables_show_every_row_with_its_interval():
+    from tryon.viz.unpaired import realism_table, shape_table
+
+    row = {"n": 3, **{q: 0.1 for q in U.SHAPE_FIGURES}, **{f"{q}_ci95": [0.05, 0.2] for q in U.SHAPE_FIGURES}}
+    m = {
+        "shape": {"model": row, "parser_floor": row},
+        "realism_auc": {"model": {"auc": 0.7, "auc_ci95": [0.6, 0.8]}, "real_vs_real": {"auc": 0.5, "auc_ci95": [0.4, 0.6]}},
+        "realism_auc_conditional": {"mismatch": {"auc": 0.9, "auc_ci95": [0.85, 0.95]}},
+    }  # fmt: skip
+    t = shape_table(m)
+    assert t.loc["model", "sleeve_reach"] == "0.100 [0.050, 0.200]"
+    assert list(t.index) == ["model", "parser_floor (the real photo through the parser)"]
+    r = realism_table(m)
+    assert r.loc["model", "AUC"] == "0.700 [0.600, 0.800]"
+    assert (
+        r.loc["mismatch", "AUC with the garment"] == "0.900 [0.850, 0.950]" and r.loc["mismatch", "AUC"] == ""
+    )

@@ -1,0 +1,322 @@
+"""Unpaired VITON figures: does the new garment keep its own shape, and does the try-on look real?
+
+Every paired figure (:mod:`tryon.eval.viton`) puts a person in the garment they wear, so the photo is the
+truth. Users try on garments they are not wearing; there is no photo of that. Two figures stand in for it:
+
+**Garment-shape agreement** (``shape``). Every VITON garment ``X_1`` is worn by its owner in photo ``X_0``,
+with a true parse map and pose: that fixes the garment's worn shape in body units
+(:func:`tryon.eval.shape.garment_shape`: sleeve reach, hem, shoulder cover, torso cover, width). Each
+unpaired try-on (person ``A`` in garment ``X``) is parsed by the trained parser (:mod:`tryon.parser`) and
+measured with ``A``'s pose; the figure is the mean absolute disagreement per quantity, with a bootstrap
+95% interval over the pairs. References on the same pairs:
+
+* ``parser_floor``: the parser's own error, ``A``'s real photo parsed against its true parse map (what a
+  perfect try-on could at best read);
+* ``old_garment``: ``A``'s old garment (true parse) against ``X``'s shape: what a try-on that keeps the old
+  garment's outline scores, parsed perfectly;
+* ``naive_paste`` (the new garment pasted into the old garment's box) and ``keep_trunk``, through the parser.
+
+**Realism** (``realism_auc``): the classifier two-sample test of :mod:`tryon.eval.realism` between the real
+photos of the test persons and each method's unpaired try-ons (0.5 = the critic cannot tell them apart);
+``real_vs_real`` (two halves of the real photos) calibrates it. The conditional form (``_conditional``)
+shows the critic the flat garment too, so it can check that the worn garment is the given one; ``mismatch``
+(a real photo with another person's garment) is its calibration.
+
+Try-ons are network output at the photo's 256x192 (no paste-back); the body text is estimated from each
+person's parse map, as in the paired benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+#: the shape quantities reported (:data:`tryon.eval.shape.QUANTITIES` without the per-arm reaches)
+SHAPE_FIGURES = ("sleeve_reach", "hem", "shoulder_cover", "torso_cover", "width")
+#: network-free try-ons scored beside the models (:mod:`tryon.eval.baselines`)
+BASELINES = ("naive_paste", "keep_trunk")
+#: try-ons shown per figure in the report (those it scores worst)
+N_WORST = 8
+
+
+def owner_files(cloth: str | os.PathLike) -> tuple[Path, Path, Path]:
+    """The photo, parse map and pose of the garment's owner: ``<split>/cloth/X_1.jpg`` is worn in
+    ``<split>/image/X_0.jpg`` (CP-VTON layout)."""
+    cloth = Path(cloth)
+    split_dir, stem = cloth.parents[1], cloth.stem.rsplit("_", 1)[0]
+    return (
+        split_dir / "image" / f"{stem}_0.jpg",
+        split_dir / "image-parse" / f"{stem}_0.png",
+        split_dir / "pose" / f"{stem}_0_keypoints.json",
+    )
+
+
+def true_shape(parse_path: str | os.PathLike, pose_path: str | os.PathLike) -> dict:
+    """:func:`~tryon.eval.shape.garment_shape` of a VITON photo from its true (LIP) parse map and pose."""
+    from tryon.data.vitonhd import load_parse
+    from tryon.eval.shape import garment_shape, read_keypoints
+
+    return garment_shape(load_parse(Path(parse_path), "lip"), read_keypoints(pose_path))
+
+
+def unpaired_records(
+    root, split_csv, split: str = "test", max_pairs: int = 0, clean_only: bool = True
+) -> list:
+    """The unpaired (record, text) pairs of ``split`` (``test``: ``test_pairs.txt``, only persons of
+    ``test_clean_ids.txt`` with ``clean_only``; ``dev``: each dev person in the next dev person's garment),
+    ``max_pairs`` > 0 of them evenly spaced over the list."""
+    from tryon.eval.viton import clean_ids, test_records
+
+    recs = test_records(split_csv, root, "unpaired", split)
+    if split == "test" and clean_only:
+        clean = clean_ids(root)
+        recs = [(r, t) for r, t in recs if r.person_id[:-2] in clean]
+    if max_pairs and max_pairs < len(recs):
+        recs = [recs[i] for i in np.unique(np.linspace(0, len(recs) - 1, max_pairs).round().astype(int))]
+    return recs
+
+
+def try_on_all(models: dict, recs: list, progress: bool = False) -> tuple[list[dict], list[str]]:
+    """Each unpaired pair through every model (``{name: TryOn}``) and the :data:`BASELINES`: one dict per
+    pair with the person photo, the new garment, its owner's photo, the person's own garment, the
+    try-on of each method, and both shapes' inputs (parse, keypoints). Pairs with a broken file are
+    skipped and named (second element)."""
+    from tryon.data import labels
+    from tryon.data.io import read_rgb
+    from tryon.eval import baselines as B
+    from tryon.eval.shape import read_keypoints
+    from tryon.infer.batch import read_pair
+    from tryon.infer.inputs import InferError
+
+    first = next(iter(models.values()))
+    it = recs
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(recs, desc="VITON unpaired", unit="pair", mininterval=10)
+    pairs, skipped = [], []
+    for rec, text in it:
+        try:
+            inp, parse, _ = read_pair(first, rec, text=text or None)
+            owner_img, owner_parse, owner_pose = owner_files(rec.cloth)
+            own_cloth = Path(rec.person).parents[1] / "cloth" / f"{rec.person_id[:-2]}_1.jpg"
+            extra = {"owner": read_rgb(owner_img), "own_garment": read_rgb(own_cloth)}
+            kp = read_keypoints(rec.pose)
+        except (InferError, ValueError, OSError) as e:
+            skipped.append(f"{rec.person_id} {rec.cloth_id}: {str(e).splitlines()[0]}")
+            continue
+        outs = {name: m.predict(inp, detail=False).network for name, m in models.items()}
+        for b in BASELINES:
+            outs[b] = B.make(b, inp.person, parse, inp.garment, inp.garment_mask, rec.category)
+        pairs.append(
+            {
+                "id": f"{rec.person_id[:-2]}+{rec.cloth_id[:-2]}",
+                "person_id": rec.person_id[:-2],
+                "person": inp.person,
+                "garment": inp.garment,
+                "parse": parse,
+                "keypoints": kp,
+                "owner_parse": owner_parse,
+                "owner_pose": owner_pose,
+                "outputs": outs,
+                "garment_region": labels.garment_mask(parse),
+                **extra,
+            }
+        )
+    return pairs, skipped
+
+
+def _summary(rows: list[dict], keys=SHAPE_FIGURES) -> dict:
+    from tryon.eval.metrics import bootstrap_ci
+
+    out: dict = {"n": len(rows)}
+    for q in keys:
+        v = [r[q] for r in rows if math.isfinite(r[q])]
+        out[q] = float(np.mean(v)) if v else math.nan
+        out[f"{q}_ci95"] = bootstrap_ci(v)
+        out[f"{q}_n"] = len(v)
+    return out
+
+
+def shape_figures(parser, pairs: list[dict]) -> tuple[dict, dict]:
+    """The garment-shape disagreement of every method and reference (module docstring) over ``pairs``
+    (:func:`try_on_all`): ``({name: {q: mean, q_ci95, q_n, n}}, {name: per-pair rows})``; each row holds
+    the pair's id, its disagreements, and the parse of the try-on (for the report's worst cases)."""
+    from tryon.eval.shape import disagreement, garment_shape
+
+    owners: dict[str, dict] = {}
+    rows: dict[str, list[dict]] = {}
+    names = list(pairs[0]["outputs"]) if pairs else []
+    for p in pairs:
+        key = str(p["owner_parse"])
+        if key not in owners:
+            owners[key] = true_shape(p["owner_parse"], p["owner_pose"])
+        target = owners[key]
+        truth_here = garment_shape(p["parse"], p["keypoints"])
+        parsed = parser.parse_batch([p["person"], *(p["outputs"][n] for n in names)])
+        own = garment_shape(parsed[0], p["keypoints"])
+        refs = {
+            "parser_floor": disagreement(truth_here, own),
+            "old_garment": disagreement(truth_here, target),
+        }
+        for name, d in refs.items():
+            rows.setdefault(name, []).append({"id": p["id"], **d})
+        for name, lab in zip(names, parsed[1:], strict=True):
+            d = disagreement(garment_shape(lab, p["keypoints"]), target)
+            rows.setdefault(name, []).append({"id": p["id"], **d, "parse": lab})
+    return {n: _summary(r) for n, r in rows.items()}, rows
+
+
+def realism_figures(
+    pairs: list[dict], models: list[str], folds: int = 5, seed: int = 0, progress=None
+) -> dict:
+    """``realism_auc`` (unconditional, per method and ``real_vs_real``) and ``realism_auc_conditional``
+    (per model and ``mismatch``) over ``pairs``, with the per-image out-of-fold scores of the fakes
+    (``scores``) for the report's worst cases."""
+    from tryon.eval.realism import mismatch_garments, realism_auc
+
+    real = [p["person"] for p in pairs]
+    ids = [p["person_id"] for p in pairs]
+    kw = {"folds": folds, "seed": seed, "progress": progress}
+    out: dict = {"unconditional": {}, "conditional": {}}
+    for name in [*models, *BASELINES]:
+        out["unconditional"][name] = realism_auc(
+            real, [p["outputs"][name] for p in pairs], ids_real=ids, ids_fake=ids, **kw
+        )
+    persons = sorted(set(ids))
+    half = set(persons[::2])  # two halves of the persons: the calibration reads ~0.5
+    a = [p["person"] for p in pairs if p["person_id"] in half]
+    b = [p["person"] for p in pairs if p["person_id"] not in half]
+    out["unconditional"]["real_vs_real"] = realism_auc(a, b, **kw)
+    own = [p["own_garment"] for p in pairs]
+    for name in [*models, "naive_paste"]:
+        out["conditional"][name] = realism_auc(
+            real, [p["outputs"][name] for p in pairs], garments_real=own,
+            garments_fake=[p["garment"] for p in pairs], ids_real=ids, ids_fake=ids, **kw,
+        )  # fmt: skip
+    out["conditional"]["mismatch"] = realism_auc(
+        real, real, garments_real=own, garments_fake=mismatch_garments(own, seed, ids),
+        ids_real=ids, ids_fake=ids, **kw,
+    )  # fmt: skip
+    return out
+
+
+def benchmark(
+    checkpoints: dict,
+    parser_path: str | os.PathLike | None,
+    root: str | os.PathLike,
+    split_csv: str | os.PathLike,
+    split: str = "test",
+    max_pairs: int = 0,
+    realism: bool = True,
+    folds: int = 5,
+    device: str = "cpu",
+    progress: bool = False,
+) -> tuple[dict, dict]:
+    """The unpaired figures of ``checkpoints`` (``{name: path}``, the first is the model the report leads
+    with) on ``split``: ``(metrics, extras)``; metrics ``{"n_pairs", "shape": {name: {q: ...}},
+    "realism_auc": {name: {...}}, "realism_auc_conditional": {name: {...}}, ...}``; extras hold the pairs
+    and per-pair rows for the worst-case galleries (:func:`worst`)."""
+    from tryon.infer.model import TryOn
+
+    models = {n: TryOn(p, device) for n, p in checkpoints.items()}
+    recs = unpaired_records(root, split_csv, split, max_pairs)
+    pairs, skipped = try_on_all(models, recs, progress)
+    m: dict = {
+        "split": split,
+        "checkpoints": {n: str(p) for n, p in checkpoints.items()},
+        "pairs": (
+            "test_pairs.txt, persons of test_clean_ids.txt"
+            if split == "test"
+            else "each dev person in the next dev person's garment"
+        )
+        + (f", {len(recs)} evenly spaced" if max_pairs else ""),  # fmt: skip
+        "n_pairs": len(pairs),
+        "n_skipped": len(skipped),
+        "skipped": skipped,
+        "tryon": "network output at 256x192 (no paste-back); body text estimated from the parse map",
+    }
+    ex: dict = {"pairs": pairs}
+    if parser_path is not None and Path(parser_path).is_file() and pairs:
+        from tryon.parser import Parser
+
+        parser = Parser.load(parser_path)
+        m["parser"] = str(parser_path)
+        m["shape"], ex["shape_rows"] = shape_figures(parser, pairs)
+    else:
+        m["shape"] = f"not computed: no parser checkpoint at {parser_path}"
+    if realism and len(pairs) >= 2 * folds:
+        r = realism_figures(pairs, list(models), folds)
+        m["realism_auc"] = {n: _no_scores(v) for n, v in r["unconditional"].items()}
+        m["realism_auc_conditional"] = {n: _no_scores(v) for n, v in r["conditional"].items()}
+        ex["realism"] = r
+    else:
+        why = "realism off" if not realism else f"{len(pairs)} pairs, fewer than 2 x {folds} folds"
+        m["realism_auc"] = m["realism_auc_conditional"] = f"not computed: {why}"
+    return m, ex
+
+
+def _no_scores(r: dict) -> dict:
+    return {k: v for k, v in r.items() if not k.startswith("scores")}
+
+
+def worst(ex: dict, name: str, n: int = N_WORST) -> dict[str, list[dict]]:
+    """For each figure, the ``n`` pairs that ``name``'s try-on scores worst: the largest disagreement per
+    shape quantity, the highest fake score of the (unconditional) critic. ``{figure: [pair dict + "value"
+    (+ "parse")]}``."""
+    pairs = {p["id"]: p for p in ex.get("pairs", [])}
+    out: dict[str, list[dict]] = {}
+    for q in SHAPE_FIGURES:
+        rows = [r for r in ex.get("shape_rows", {}).get(name, []) if math.isfinite(r[q])]
+        rows.sort(key=lambda r: -r[q])
+        out[f"shape.{q}"] = [{**pairs[r["id"]], "value": r[q], "parse": r["parse"]} for r in rows[:n]]
+    r = ex.get("realism", {}).get("unconditional", {}).get(name)
+    if r is not None and "scores_fake" in r:
+        order = np.argsort(-np.asarray(r["scores_fake"]))[:n]
+        plist = list(pairs.values())
+        out["realism_auc"] = [{**plist[i], "value": float(r["scores_fake"][i])} for i in order]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tryon.eval.unpaired CKPT [--name NAME CKPT ...] --split dev``: the unpaired figures of one
+    or more checkpoints (the dev split is where training choices are read)."""
+    import argparse
+    import json
+    import sys
+
+    from tryon import paths
+
+    ap = argparse.ArgumentParser(
+        prog="python -m tryon.eval.unpaired", description=main.__doc__.split("\n")[0]
+    )
+    ap.add_argument("checkpoint", help="the model (named 'model')")
+    ap.add_argument("--also", nargs=2, action="append", default=[], metavar=("NAME", "CKPT"))
+    ap.add_argument("--parser", default=str(paths.ROOT / "models" / "parser.pt"))
+    ap.add_argument("--split", choices=("dev", "test"), default="dev")
+    ap.add_argument("--root", default=str(paths.SHARED_VITON))
+    ap.add_argument("--split-csv", default=str(paths.DATA_DIR / "01_prepare" / "real_split.csv"))
+    ap.add_argument("--max-pairs", type=int, default=0)
+    ap.add_argument("--no-realism", action="store_true")
+    ap.add_argument("--json", help="write the figures here")
+    args = ap.parse_args(argv)
+    ckpts = {"model": args.checkpoint, **dict(args.also)}
+    m, _ = benchmark(
+        ckpts, args.parser, args.root, args.split_csv, args.split, args.max_pairs, not args.no_realism,
+        progress=True,
+    )  # fmt: skip
+    m["command"] = "python -m tryon.eval.unpaired " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = json.dumps(m, indent=1, default=float)
+    if args.json:
+        from tryon.config import atomic_write_text
+
+        atomic_write_text(args.json, text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
