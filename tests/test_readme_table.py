@@ -64,6 +64,35 @@ def test_viton_rows_with_intervals_and_baselines(tmp_path):
     assert "| PF-AFN (CVPR 2021) | 0.89 / 0.87 | 0.08 | 10.09 |" in table
 
 
+def test_unpaired_table_rows_with_intervals(tmp_path):
+    """The unpaired table (``viton.unpaired``): shape disagreement per quantity and both critic AUCs,
+    one row per method or reference that has them, a dash where a row has no such figure."""
+    shape = {q: 0.2 for q in report.UNPAIRED_SHAPE} | {"sleeve_reach_ci95": [0.1, 0.3]}
+    auc = {"auc": 0.75, "auc_ci95": [0.7, 0.8]}
+    unpaired = {
+        "n_pairs": 12,
+        "shape": {"model": shape, "parser_floor": {q: 0.01 for q in report.UNPAIRED_SHAPE}},
+        "realism_auc": {"model": auc, "real_vs_real": {"auc": 0.5, "auc_ci95": [0.45, 0.55]}},
+        "realism_auc_conditional": {"model": auc, "mismatch": {"auc": 0.88, "auc_ci95": [0.86, 0.9]}},
+    }
+    table = report.readme_table(_metrics(tmp_path, {"viton": {"unpaired": unpaired}}))
+    lines = table.splitlines()
+    assert "| unpaired VITON, 12 clean test pairs | try-on | sleeve reach ↓ |" in table
+    model = next(line for line in lines if "**tryon, `make repro` model**" in line and "0.200 [0.100" in line)
+    assert model.endswith(
+        "| 0.200 [0.100, 0.300] | 0.200 | 0.200 | 0.200 | 0.200 | 0.750 [0.700, 0.800] | 0.750 [0.700, 0.800] |"
+    )
+    floor = next(line for line in lines if "the floor" in line)
+    assert floor.endswith("| 0.010 | 0.010 | 0.010 | 0.010 | 0.010 | – | – |")
+    assert next(line for line in lines if "real photos against real photos" in line).endswith(
+        "| – | – | – | – | – | 0.500 [0.450, 0.550] | – |"
+    )
+    assert next(line for line in lines if "conditional critic's calibration" in line).endswith(
+        "| 0.880 [0.860, 0.900] |"
+    )
+    assert "synthetic-only" not in table  # no such row in the metrics: not shown
+
+
 def test_absent_figures_say_not_computed(tmp_path):
     table = report.readme_table(_metrics(tmp_path, {"viton": "not computed: no VITON data at /x"}))
     assert "| VITON, clean test ids (256x192) | not computed: no VITON data at /x | – |" in table

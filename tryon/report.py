@@ -99,6 +99,15 @@ SETTINGS = (
 # --------------------------------------------------------------------------------------------
 # Reading and formatting metrics
 # --------------------------------------------------------------------------------------------
+UNPAIRED_NOTE = (
+    "Unpaired try-ons (each clean test person in another person's garment, `test_pairs.txt`; "
+    "`tryon.eval.unpaired`): the mean absolute disagreement of the try-on's garment shape, read by the "
+    "shipped parser, with the shape the garment has on its owner (sleeve reach 0 = shoulder, 0.5 = elbow, "
+    "1 = wrist; hem 1 = at the hip line; covers are shares; width over shoulder width), and the ROC AUC of a "
+    "critic trained to tell the persons' real photos from the try-ons (0.5 = it cannot); [95% bootstrap interval]."
+)
+
+
 def read_metrics(metrics_dir: str | Path = "metrics") -> dict[str, Any]:
     """``metrics/06_evaluate.json`` as a dict ({} when it is absent)."""
     path = Path(metrics_dir) / "06_evaluate.json"
@@ -261,6 +270,44 @@ def published_rows(m: Mapping, card: Mapping | None = None) -> list[str]:
     return out
 
 
+#: rows of the unpaired table: (key in ``viton.unpaired.shape`` / ``realism_auc``, label)
+UNPAIRED_ROWS = (
+    ("model", None),
+    ("synthetic_only", "synthetic-only model (network output)"),
+    ("naive_paste", "`naive_paste` (no network; the old garment's box)"),
+    ("keep_trunk", "`keep_trunk` (no network; nothing tried on)"),
+    ("old_garment", "the old garment itself (true parse): what keeping its outline scores"),
+    ("parser_floor", "the real photo through the parser: the floor"),
+    ("real_vs_real", "real photos against real photos: the critic's 0.5"),
+    ("mismatch", "a real photo beside another person's garment: the conditional critic's calibration"),
+)
+UNPAIRED_SHAPE = ("sleeve_reach", "hem", "shoulder_cover", "torso_cover", "width")
+
+
+def unpaired_rows(src: Mapping, who: str) -> list[str]:
+    """The unpaired VITON table of ``src`` (a card or the stage-06 metrics; ``viton.unpaired``): garment-shape
+    disagreement per quantity (lower is better) and the realism critic's AUC (0.5 = like a real photo)."""
+    u = dig(src, "viton", "unpaired")
+    if not isinstance(u, Mapping):
+        return []
+    shape = u.get("shape") if isinstance(u.get("shape"), Mapping) else {}
+    auc = u.get("realism_auc") if isinstance(u.get("realism_auc"), Mapping) else {}
+    cond = u.get("realism_auc_conditional") if isinstance(u.get("realism_auc_conditional"), Mapping) else {}
+    head = " | ".join(f"{q.replace('_', ' ')} ↓" for q in UNPAIRED_SHAPE)
+    out = [
+        f"| unpaired VITON, {u.get('n_pairs', '?')} clean test pairs | try-on | {head} | realism AUC | AUC with the garment |",
+        "|---|---|" + "---|" * (len(UNPAIRED_SHAPE) + 2),
+    ]  # fmt: skip
+    for key, label in UNPAIRED_ROWS:
+        if key not in shape and key not in auc and key not in cond:
+            continue
+        sh = shape.get(key, {})
+        cells = [fmt(sh.get(q), sh.get(f"{q}_ci95")) if q in sh else "–" for q in UNPAIRED_SHAPE]
+        a = [fmt(d[key]["auc"], d[key]["auc_ci95"]) if key in d else "–" for d in (auc, cond)]
+        out.append(f"|  | {label or who} | " + " | ".join(cells + a) + " |")
+    return out
+
+
 def readme_table(metrics_dir: str | Path = "metrics") -> str:
     """The README's results table (markdown, without the markers), from ``metrics_dir``."""
     m = read_metrics(metrics_dir)
@@ -273,6 +320,9 @@ def readme_table(metrics_dir: str | Path = "metrics") -> str:
         lines += viton_rows(card, "**tryon, shipped model** (network output; models/card.json)")
     lines += synthetic_rows(m, size if isinstance(size, int) else None) + viton_rows(m) + samples_rows(m)
     lines += ["", SETTINGS, "", headline_sentence(m), "", *published_rows(m, card)]
+    unp = unpaired_rows(card, "**tryon, shipped model**") or unpaired_rows(m, PIPELINE)
+    if unp:
+        lines += ["", UNPAIRED_NOTE, "", *unp]
     return "\n".join(lines) + "\n"
 
 
