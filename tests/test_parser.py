@@ -13,9 +13,10 @@ import torch
 
 from tryon import paths
 from tryon.data.labels import CIHP, N_CIHP
+from tryon.parser.data import augment, mirror
 from tryon.parser.evaluate import confusion, group_iou, scores
 from tryon.parser.model import WORK_SIZE, Parser, build_parser_net
-from tryon.parser.train import augment, mirror, save_parser
+from tryon.parser.train import save_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / "parser.pt"
@@ -132,8 +133,8 @@ def test_the_shipped_parser_carries_its_provenance(shipped):
 def test_the_shipped_parser_finds_the_upper_garment_on_named_test_clean_photos(shipped):
     if not (paths.SHARED_VITON / "test" / "image").is_dir():
         pytest.skip(f"no ../shared/data/viton: VITON not found at {paths.SHARED_VITON}")
+    from tryon.parser.data import examples_of
     from tryon.parser.evaluate import evaluate
-    from tryon.parser.train import examples_of
 
     res = evaluate(shipped, examples_of(paths.SHARED_VITON, "test", [f"{i}_0" for i in NAMED_CLEAN]))
     assert res["n"] == len(NAMED_CLEAN)

@@ -84,7 +84,7 @@ def evaluate(
 ) -> dict:
     """:func:`scores` of ``parser`` on ``examples`` = (id, photo path, LIP parse path), plus ``n`` and
     ``ms_per_photo`` (the parser's own time, reading excluded)."""
-    from tryon.parser.train import read_example
+    from tryon.parser.data import read_example
 
     conf = np.zeros((N_CIHP, N_CIHP), dtype=np.int64)
     t_net, t0 = 0.0, time.perf_counter()
@@ -126,8 +126,8 @@ def table(results: dict[str, dict], rows: Sequence[str] = TABLE_ROWS) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     from tryon import paths
     from tryon.config import atomic_write_text
+    from tryon.parser.data import examples_of, split_ids
     from tryon.parser.model import Parser
-    from tryon.parser.train import examples_of, split_ids
 
     ap = argparse.ArgumentParser(prog="python -m tryon.parser.evaluate", description=__doc__.split("\n\n")[0])
     ap.add_argument("checkpoint", help="parser checkpoint (models/parser.pt)")
