@@ -240,8 +240,7 @@ class TrainConfig:
     init_pretrained: bool = _f(True, doc="start from the 03_contour / 04_warp checkpoints")
     init_checkpoint: str = _f(
         "",
-        doc="a trained model.pt to go on training (its weights and vocabulary; no synthetic phase, "
-        "steps unused); '' = off",
+        doc="a model.pt to go on training (its weights, vocabulary; no synthetic phase); '' = off",
     )
     ablation_steps: int = _f(
         100, ge=0, doc="steps of each trained ablation row (synthetic, same init/seed/schedule); 0 = none"

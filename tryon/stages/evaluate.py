@@ -325,17 +325,9 @@ def real_samples(
         for name, use_parse in (("with_parse", True), ("without_parse", False)):
             if not use_parse and not have_mp:
                 continue
-            # the photo-only path of this stage stays on mediapipe (its figures and label say so)
-            df = run_pairs(
-                model,
-                recs,
-                out_dir / subset / name,
-                use_parse=use_parse,
-                ext=".jpg",
-                auto_parse_method="mediapipe",
-            )
-            failed = df[df["status"] == "error"]
-            df = df[df["status"] == "ok"].reset_index(drop=True)
+            mp = {"auto_parse_method": "mediapipe"}  # this stage's photo-only path (its label says so)
+            df = run_pairs(model, recs, out_dir / subset / name, use_parse=use_parse, ext=".jpg", **mp)
+            failed, df = df[df["status"] == "error"], df[df["status"] == "ok"].reset_index(drop=True)
             frames[(subset, name)] = df
             paired = df[df["mode"] == "paired"]
             metrics.setdefault(subset, {})[name] = {

@@ -88,18 +88,12 @@ def run(
     load_at_start = runtime.cpu_load()
 
     t = params.train
-    init = continued_model(params, root) if t.init_checkpoint else None
-    vocab = init[2] if init else Vocabulary.load(root / "data" / "02_encode" / "vocab.json")
+    model, arch, vocab, notes = _initial_model(params, root)
+    init = bool(t.init_checkpoint)
     prepared = root / "data" / "01_prepare"
     parts = synthetic_parts(params, prepared, vocab)
     counts = synthetic_counts(params.train.batch_size, params.train.unpaired_fraction, len(parts))
     train_set, sampler = mixed(parts, counts, params.base.seed, info.rank, info.world_size)
-    if init:
-        model, arch, _, notes = init
-    else:
-        arch = architecture(params, vocab.code_dim)
-        model = build_model(arch)
-        notes = load_pretrained(model, root) if t.init_pretrained else ["init_pretrained: false"]
     model.to(device)
     if info.world_size > 1:
         model = torch.nn.parallel.DistributedDataParallel(
@@ -159,6 +153,18 @@ def run(
     metrics["trained_ablations"] = train_rows(params, root, parts, device, info, arch, vocab)
     (out_dir / "history.json").write_text(json.dumps(result.history))
     return metrics
+
+
+def _initial_model(params: Params, root: Path):
+    """``(model, arch, vocab, notes)`` to start from: ``05_train.init_checkpoint`` when set, else a model of
+    the params' architecture initialised from the stage 03/04 checkpoints (``init_pretrained``)."""
+    if params.train.init_checkpoint:
+        return continued_model(params, root)
+    vocab = Vocabulary.load(root / "data" / "02_encode" / "vocab.json")
+    arch = architecture(params, vocab.code_dim)
+    model = build_model(arch)
+    notes = load_pretrained(model, root) if params.train.init_pretrained else ["init_pretrained: false"]
+    return model, arch, vocab, notes
 
 
 def continued_model(params: Params, root: Path):
