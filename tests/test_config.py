@@ -115,7 +115,7 @@ def _stage_root(tmp_path: Path, params: str, missing: str | None = None) -> Path
     (empty) except ``missing``."""
     (tmp_path / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())
     (tmp_path / "params.yaml").write_text(params)
-    for d in ("notebooks", "tryon"):
+    for d in ("notebooks", "tryon", "models"):
         (tmp_path / d).symlink_to(REPO / d)
     (tmp_path / "metrics").mkdir()
     for stage in STAGES:
