@@ -25,6 +25,29 @@ def test_owner_files_follow_the_cpvton_layout():
     assert pose == Path("/d/viton/test/pose/012345_0_keypoints.json")
 
 
+def test_owner_files_of_a_vitonhd_garment_and_short_ids():
+    img, parse, pose = U.owner_files("/s/vitonhd/cloth/00001_00.jpg")
+    assert img == Path("/s/vitonhd/image/00001_00.jpg")
+    assert parse == Path("/s/vitonhd/image-parse/00001_00.png")
+    assert pose == Path("/s/vitonhd/openpose_json/00001_00_keypoints.json")
+    assert U._short("000038_0") == U._short("000038_1") == "000038" and U._short("00001_00") == "00001_00"
+    assert U.keypoints_of(None) == {} and U.keypoints_of("/nonexistent/pose.json") == {}
+
+
+@pytest.mark.shared
+def test_vitonhd_samples_shape_without_pose_files(shared_samples):
+    """The VITON-HD unpaired pairs whose garment's owner has a parse map (10 train persons, no pose file):
+    hem and covers measured from parse-estimated shoulders and hips, the sleeves not (no elbow, no wrist)."""
+    r = U.samples_shape({"model": paths.ROOT / "models" / "model.pt"}, paths.ROOT / "models" / "parser.pt",
+                        shared_samples)  # fmt: skip
+    assert r["n_pairs"] == 10 and r["n_skipped"] == 0
+    assert {"model", *U.BASELINES, "parser_floor", "old_garment"} == set(r["shape"])
+    for name, row in r["shape"].items():
+        assert row["sleeve_reach_n"] == 0 and math.isnan(row["sleeve_reach"]), name
+        assert row["hem_n"] == 10 and 0 <= row["hem"] < 1, name
+    assert "not computed" in U.samples_shape({}, "/nonexistent/parser.pt", shared_samples)
+
+
 class _TruthParser:
     """Reads every image as the person's true parse map (the one whose photo it was given first)."""
 

@@ -44,22 +44,43 @@ N_WORST = 8
 
 def owner_files(cloth: str | os.PathLike) -> tuple[Path, Path, Path]:
     """The photo, parse map and pose of the garment's owner: ``<split>/cloth/X_1.jpg`` is worn in
-    ``<split>/image/X_0.jpg`` (CP-VTON layout)."""
+    ``<split>/image/X_0.jpg`` (CP-VTON layout); VITON-HD's ``cloth/X.jpg`` in ``image/X.jpg`` (its
+    ``image-parse/X.png``, ``openpose_json/X_keypoints.json``)."""
     cloth = Path(cloth)
-    split_dir, stem = cloth.parents[1], cloth.stem.rsplit("_", 1)[0]
+    top, stem = cloth.parents[1], cloth.stem
+    if stem.endswith("_1"):
+        stem = stem[:-2]
+        return (
+            top / "image" / f"{stem}_0.jpg",
+            top / "image-parse" / f"{stem}_0.png",
+            top / "pose" / f"{stem}_0_keypoints.json",
+        )
     return (
-        split_dir / "image" / f"{stem}_0.jpg",
-        split_dir / "image-parse" / f"{stem}_0.png",
-        split_dir / "pose" / f"{stem}_0_keypoints.json",
+        top / "image" / f"{stem}.jpg",
+        top / "image-parse" / f"{stem}.png",
+        top / "openpose_json" / f"{stem}_keypoints.json",
     )
 
 
-def true_shape(parse_path: str | os.PathLike, pose_path: str | os.PathLike) -> dict:
-    """:func:`~tryon.eval.shape.garment_shape` of a VITON photo from its true (LIP) parse map and pose."""
-    from tryon.data.vitonhd import load_parse
-    from tryon.eval.shape import garment_shape, read_keypoints
+def _short(file_id: str) -> str:
+    """A CP-VTON file id without its ``_0`` / ``_1`` suffix (``000038_0`` -> ``000038``); others as they are."""
+    return file_id[:-2] if file_id.endswith(("_0", "_1")) else file_id
 
-    return garment_shape(load_parse(Path(parse_path), "lip"), read_keypoints(pose_path))
+
+def keypoints_of(path: str | os.PathLike | None) -> dict:
+    """The pose keypoints of a photo (:func:`tryon.eval.shape.read_keypoints`), {} when it has no pose file
+    (then :func:`~tryon.eval.shape.garment_shape` with ``fallback`` estimates shoulders and hips)."""
+    from tryon.eval.shape import read_keypoints
+
+    return read_keypoints(path) if path is not None and Path(path).is_file() else {}
+
+
+def true_shape(parse_path, pose_path, labelset: str = "lip", fallback: bool = False) -> dict:
+    """:func:`~tryon.eval.shape.garment_shape` of a photo from its true parse map (``labelset``) and pose."""
+    from tryon.data.vitonhd import load_parse
+    from tryon.eval.shape import garment_shape
+
+    return garment_shape(load_parse(Path(parse_path), labelset), keypoints_of(pose_path), fallback)
 
 
 def unpaired_records(
@@ -87,7 +108,6 @@ def try_on_all(models: dict, recs: list, progress: bool = False) -> tuple[list[d
     from tryon.data import labels
     from tryon.data.io import read_rgb
     from tryon.eval import baselines as B
-    from tryon.eval.shape import read_keypoints
     from tryon.infer.batch import read_pair
     from tryon.infer.inputs import InferError
 
@@ -102,9 +122,14 @@ def try_on_all(models: dict, recs: list, progress: bool = False) -> tuple[list[d
         try:
             inp, parse, _ = read_pair(first, rec, text=text or None)
             owner_img, owner_parse, owner_pose = owner_files(rec.cloth)
-            own_cloth = Path(rec.person).parents[1] / "cloth" / f"{rec.person_id[:-2]}_1.jpg"
+            pid = _short(rec.person_id)
+            own_cloth = (
+                Path(rec.person).parents[1]
+                / "cloth"
+                / (f"{pid}_1.jpg" if pid != rec.person_id else f"{pid}.jpg")
+            )
             extra = {"owner": read_rgb(owner_img), "own_garment": read_rgb(own_cloth)}
-            kp = read_keypoints(rec.pose)
+            kp = keypoints_of(rec.pose)
         except (InferError, ValueError, OSError) as e:
             skipped.append(f"{rec.person_id} {rec.cloth_id}: {str(e).splitlines()[0]}")
             continue
@@ -113,14 +138,15 @@ def try_on_all(models: dict, recs: list, progress: bool = False) -> tuple[list[d
             outs[b] = B.make(b, inp.person, parse, inp.garment, inp.garment_mask, rec.category)
         pairs.append(
             {
-                "id": f"{rec.person_id[:-2]}+{rec.cloth_id[:-2]}",
-                "person_id": rec.person_id[:-2],
+                "id": f"{pid}+{_short(rec.cloth_id)}",
+                "person_id": pid,
                 "person": inp.person,
                 "garment": inp.garment,
                 "parse": parse,
                 "keypoints": kp,
                 "owner_parse": owner_parse,
                 "owner_pose": owner_pose,
+                "labelset": rec.labelset,
                 "outputs": outs,
                 "garment_region": labels.garment_mask(parse),
                 **extra,
@@ -141,10 +167,12 @@ def _summary(rows: list[dict], keys=SHAPE_FIGURES) -> dict:
     return out
 
 
-def shape_figures(parser, pairs: list[dict]) -> tuple[dict, dict]:
+def shape_figures(parser, pairs: list[dict], fallback: bool = False) -> tuple[dict, dict]:
     """The garment-shape disagreement of every method and reference (module docstring) over ``pairs``
     (:func:`try_on_all`): ``({name: {q: mean, q_ci95, q_n, n}}, {name: per-pair rows})``; each row holds
-    the pair's id, its disagreements, and the parse of the try-on (for the report's worst cases)."""
+    the pair's id, its disagreements, and the parse of the try-on (for the report's worst cases).
+    ``fallback``: shoulders and hips estimated from the parse map where the pose lacks them (VITON-HD's
+    samples have no pose file for most persons; the sleeves then read NaN)."""
     from tryon.eval.shape import disagreement, garment_shape
 
     owners: dict[str, dict] = {}
@@ -153,11 +181,11 @@ def shape_figures(parser, pairs: list[dict]) -> tuple[dict, dict]:
     for p in pairs:
         key = str(p["owner_parse"])
         if key not in owners:
-            owners[key] = true_shape(p["owner_parse"], p["owner_pose"])
+            owners[key] = true_shape(p["owner_parse"], p["owner_pose"], p["labelset"], fallback)
         target = owners[key]
-        truth_here = garment_shape(p["parse"], p["keypoints"])
+        truth_here = garment_shape(p["parse"], p["keypoints"], fallback)
         parsed = parser.parse_batch([p["person"], *(p["outputs"][n] for n in names)])
-        own = garment_shape(parsed[0], p["keypoints"])
+        own = garment_shape(parsed[0], p["keypoints"], fallback)
         refs = {
             "parser_floor": disagreement(truth_here, own),
             "old_garment": disagreement(truth_here, target),
@@ -165,7 +193,7 @@ def shape_figures(parser, pairs: list[dict]) -> tuple[dict, dict]:
         for name, d in refs.items():
             rows.setdefault(name, []).append({"id": p["id"], **d})
         for name, lab in zip(names, parsed[1:], strict=True):
-            d = disagreement(garment_shape(lab, p["keypoints"]), target)
+            d = disagreement(garment_shape(lab, p["keypoints"], fallback), target)
             rows.setdefault(name, []).append({"id": p["id"], **d, "parse": lab})
     return {n: _summary(r) for n, r in rows.items()}, rows
 
@@ -259,6 +287,37 @@ def benchmark(
     return m, ex
 
 
+def samples_shape(checkpoints: dict, parser_path, samples_root, device: str = "cpu") -> dict | str:
+    """The garment-shape figures (:func:`shape_figures`) on the VITON-HD unpaired pairs of a samples folder
+    (``vitonhd/pairs.txt``) whose garment's owner is there with a parse map; shoulders and hips from the
+    parse map where a pose file is missing (``keypoints_from_parse``), so the sleeves may read NaN."""
+    from tryon.data.real import record_of, split_table
+    from tryon.infer.model import TryOn
+    from tryon.parser import Parser
+
+    if parser_path is None or not Path(parser_path).is_file():
+        return f"not computed: no parser checkpoint at {parser_path}"
+    if not (Path(samples_root) / "vitonhd").is_dir():
+        return f"not computed: no VITON-HD samples at {samples_root}"
+    df = split_table(samples_root)
+    df = df[(df["subset"] == "vitonhd") & (df["mode"] == "unpaired")]
+    recs = [(record_of(r, samples_root), None) for r in df.itertuples()]
+    recs = [(r, t) for r, t in recs if owner_files(r.cloth)[1].is_file()]
+    models = {n: TryOn(p, device) for n, p in checkpoints.items()}
+    pairs, skipped = try_on_all(models, recs)
+    if not pairs:
+        return "not computed: no VITON-HD unpaired pair whose garment's owner has a parse map"
+    shape, _ = shape_figures(Parser.load(parser_path), pairs, fallback=True)
+    return {
+        "pairs": "VITON-HD unpaired sample pairs whose garment's owner is in the samples with a parse map",
+        "n_pairs": len(pairs),
+        "ids": [p["id"] for p in pairs],
+        "n_skipped": len(skipped),
+        "keypoints": "shoulders and hips from the parse map where the sample has no pose file",
+        "shape": shape,
+    }
+
+
 def _no_scores(r: dict) -> dict:
     return {k: v for k, v in r.items() if not k.startswith("scores")}
 
@@ -301,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split-csv", default=str(paths.DATA_DIR / "01_prepare" / "real_split.csv"))
     ap.add_argument("--max-pairs", type=int, default=0)
     ap.add_argument("--no-realism", action="store_true")
+    ap.add_argument("--samples", help="also the VITON-HD unpaired samples of this folder (vton-samples)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args(argv)
     ckpts = {"model": args.checkpoint, **dict(args.also)}
@@ -308,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         ckpts, args.parser, args.root, args.split_csv, args.split, args.max_pairs, not args.no_realism,
         progress=True,
     )  # fmt: skip
+    if args.samples:
+        m["vitonhd_samples"] = samples_shape(ckpts, args.parser, args.samples)
     m["command"] = "python -m tryon.eval.unpaired " + " ".join(argv if argv is not None else sys.argv[1:])
     text = json.dumps(m, indent=1, default=float)
     if args.json:

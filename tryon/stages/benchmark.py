@@ -67,10 +67,13 @@ def viton_unpaired(params: Params, root: Path | None = None) -> tuple[dict | str
         ckpts["synthetic_only"] = train_dir / SYNTHETIC_ONLY
     cfg = params.evaluate
     device = str(runtime.resolve_device(params.base.device))
-    return U.benchmark(
-        ckpts, resolve(cfg.parser) if cfg.parser else None, real, split, "test", cfg.unpaired_max_pairs,
-        folds=cfg.realism_folds, device=device, progress=True,
+    parser = resolve(cfg.parser) if cfg.parser else None
+    m, ex = U.benchmark(
+        ckpts, parser, real, split, "test", cfg.unpaired_max_pairs, folds=cfg.realism_folds, device=device,
+        progress=True,
     )  # fmt: skip
+    m["vitonhd_samples"] = U.samples_shape(ckpts, parser, resolve(cfg.samples_root), device)
+    return m, ex
 
 
 def viton(params: Params, root: Path | None = None, n_gallery: int = 16) -> tuple[dict | str, dict]:
