@@ -198,12 +198,30 @@ def shape_figures(parser, pairs: list[dict], fallback: bool = False) -> tuple[di
     return {n: _summary(r) for n, r in rows.items()}, rows
 
 
+def clean_photos(root) -> list[tuple[str, np.ndarray]]:
+    """(id, photo) of every clean VITON test person (``test_clean_ids.txt``), byte-identical repeats once."""
+    import hashlib
+
+    from tryon.data.io import read_rgb
+    from tryon.eval.viton import clean_ids
+
+    out, seen = [], set()
+    for i in sorted(clean_ids(root)):
+        path = Path(root) / "test" / "image" / f"{i}_0.jpg"
+        digest = hashlib.md5(path.read_bytes()).hexdigest() if path.is_file() else None
+        if digest is not None and digest not in seen:
+            seen.add(digest)
+            out.append((i, read_rgb(path)))
+    return out
+
+
 def realism_figures(
-    pairs: list[dict], models: list[str], folds: int = 5, seed: int = 0, progress=None
+    pairs: list[dict], models: list[str], folds: int = 5, seed: int = 0, progress=None, calibration=None
 ) -> dict:
     """``realism_auc`` (unconditional, per method and ``real_vs_real``) and ``realism_auc_conditional``
     (per model and ``mismatch``) over ``pairs``, with the per-image out-of-fold scores of the fakes
-    (``scores``) for the report's worst cases."""
+    (``scores``) for the report's worst cases. ``real_vs_real`` splits ``calibration`` ((id, photo) pairs,
+    e.g. :func:`clean_photos`) in two halves by person when given, else the pairs' persons."""
     from tryon.eval.realism import mismatch_garments, realism_auc
 
     real = [p["person"] for p in pairs]
@@ -214,10 +232,10 @@ def realism_figures(
         out["unconditional"][name] = realism_auc(
             real, [p["outputs"][name] for p in pairs], ids_real=ids, ids_fake=ids, **kw
         )
-    persons = sorted(set(ids))
-    half = set(persons[::2])  # two halves of the persons: the calibration reads ~0.5
-    a = [p["person"] for p in pairs if p["person_id"] in half]
-    b = [p["person"] for p in pairs if p["person_id"] not in half]
+    photos = calibration or [(p["person_id"], p["person"]) for p in pairs]
+    half = set(sorted({i for i, _ in photos})[::2])  # two halves of the persons: the calibration reads ~0.5
+    a = [img for i, img in photos if i in half]
+    b = [img for i, img in photos if i not in half]
     out["unconditional"]["real_vs_real"] = realism_auc(a, b, **kw)
     own = [p["own_garment"] for p in pairs]
     for name in [*models, "naive_paste"]:
@@ -277,7 +295,12 @@ def benchmark(
     else:
         m["shape"] = f"not computed: no parser checkpoint at {parser_path}"
     if realism and len(pairs) >= 2 * folds:
-        r = realism_figures(pairs, list(models), folds)
+        calib = clean_photos(root) if split == "test" else None  # every clean photo: a steadier 0.5
+        r = realism_figures(pairs, list(models), folds, calibration=calib)
+        m["real_vs_real_photos"] = (
+            f"{len(calib)} distinct clean test photos, two halves by person" if calib
+            else "the pairs' person photos, two halves by person"
+        )  # fmt: skip
         m["realism_auc"] = {n: _no_scores(v) for n, v in r["unconditional"].items()}
         m["realism_auc_conditional"] = {n: _no_scores(v) for n, v in r["conditional"].items()}
         ex["realism"] = r
