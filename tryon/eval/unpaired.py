@@ -70,7 +70,7 @@ def _short(file_id: str) -> str:
 def keypoints_of(path: str | os.PathLike | None) -> dict:
     """The pose keypoints of a photo (:func:`tryon.eval.shape.read_keypoints`), {} when it has no pose file
     (then :func:`~tryon.eval.shape.garment_shape` with ``fallback`` estimates shoulders and hips)."""
-    from tryon.eval.shape import read_keypoints
+    from tryon.data.pose import read_keypoints
 
     return read_keypoints(path) if path is not None and Path(path).is_file() else {}
 
