@@ -37,6 +37,7 @@ KEYS = {
     "pad",
     "orig_size",
     "is_real",
+    "pose",
 }
 
 
@@ -58,6 +59,9 @@ def test_every_pair_loads_with_correct_shapes(shared_samples, subset):
             for k in ("garment_mask", "worn_mask", "trunk_mask", "keep_mask", "protect_mask", "flow_valid"):
                 assert d[k].shape == (1, S, S) and set(d[k].unique().tolist()) <= {0.0, 1.0}
             assert d["parse"].shape == (S, S) and d["parse"].dtype == torch.int64 and d["parse"].max() < 20
+            assert d["pose"].shape == (3, S, S) and 0 <= d["pose"].min() and d["pose"].max() <= 1
+            has_pose = ds.records[i].pose is not None and ds.records[i].pose.is_file()
+            assert (d["pose"].amax() > 0.9) == has_pose, f"{d['id']}: bones drawn iff it has a keypoint file"
             assert d["gt_grid"].shape == (2, S, S) and d["flow_valid"].sum() == 0 and not d["has_contour"]
             assert d["orig_size"].tolist() == [768, 1024] and d["pad"].tolist() == [128, 0, 128, 0]
             assert d["garment_mask"].mean() > 0.05  # a garment was found (given or estimated mask)

@@ -571,3 +571,56 @@ def test_cli_parser_does_not_import_torch():
     code = "import sys; from tryon.cli import build_parser; build_parser(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------------------------
+# The pose map (03_contour.pose)
+# --------------------------------------------------------------------------------------------
+def _pose_file(path: Path, rgb: np.ndarray) -> Path:
+    """A COCO-18 file with both arms hanging beside the toy photo's torso."""
+    import json
+
+    h, w = rgb.shape[:2]
+    pts = {1: (w / 2, h * 0.3), 2: (w * 0.35, h * 0.32), 3: (w * 0.3, h * 0.5), 4: (w * 0.28, h * 0.65),
+           5: (w * 0.65, h * 0.32), 6: (w * 0.7, h * 0.5), 7: (w * 0.72, h * 0.65)}  # fmt: skip
+    flat = [v for i in range(18) for v in (*pts.get(i, (0, 0)), 0.9 if i in pts else 0)]
+    path.write_text(json.dumps({"people": [{"pose_keypoints": flat}]}))
+    return path
+
+
+def test_a_pose_model_reads_the_pose_file(photo, tmp_path, capsys):
+    """A model whose contour generator reads a pose map takes ``--pose``; the bones change its contour (its
+    pose columns are not zero here: random weights), and without ``--pose`` it says the map is empty."""
+    from tryon.infer.model import TryOn
+
+    p = config.load_params(config.__file__.replace("tryon/config.py", "params.yaml"))
+    texts = [f"height 165cm, weight 50kg, {b}, {w}" for b in BODY_TYPES for w in BUILDS]
+    vocab = Vocabulary.build(texts)
+    arch = architecture(p, vocab.code_dim)
+    arch["contour_gen"] = {**arch["contour_gen"], "pose_channels": 3}
+    torch.manual_seed(0)
+    path = tmp_path / "pose_model.pt"
+    torch.save(
+        {"model": build_model(arch).state_dict(), "architecture": arch, "vocab": vocab.to_dict(),
+         "image_size": 128}, path,
+    )  # fmt: skip
+    model = TryOn(path)
+    assert model.reads_pose
+    pose = _pose_file(tmp_path / "p_keypoints.json", photo["rgb"])
+    kw = dict(parse=photo["parse"])
+    with_pose = model.predict(model.read_inputs(photo["person"], photo["garment"], TEXT, pose=pose, **kw))
+    without = model.predict(model.read_inputs(photo["person"], photo["garment"], TEXT, **kw))
+    assert np.abs(with_pose.contour.astype(int) - without.contour.astype(int)).mean() > 0.5
+    out = tmp_path / "o.png"
+    assert cli.main(["try-on", *_args(path, photo, out)]) == 0
+    assert "pose: none given (--pose); the model's pose map is empty" in capsys.readouterr().err
+
+
+def test_a_bad_pose_file_is_one_line(ckpt, photo, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    _check_error(
+        _args(ckpt, photo, out, **{"--pose": tmp_path / "absent.json"}), out, capsys, "--pose:", "absent.json"
+    )
+    bad = tmp_path / "bad_keypoints.json"
+    bad.write_text('{"people": [{"pose_keypoints": [1, 2, 3]}]}')
+    _check_error(_args(ckpt, photo, out, **{"--pose": bad}), out, capsys, "bad_keypoints.json", "expected 18")

@@ -334,3 +334,31 @@ def test_skin_gallery_shows_the_pairs_with_most_uncovered_skin_through_each_mode
     assert gains == sorted(gains, reverse=True)  # most uncovered skin first
     assert not torch.equal(cols["truth"][0], cols["photo (old garment)"][0])  # another garment
     assert not torch.equal(cols["shipped model"][0], cols["fusion_compose"][0])
+
+
+def test_init_checkpoint_gains_the_pose_map_input(tmp_path):
+    """``03_contour.pose`` on a model.pt trained without it: its contour generator is widened by zero
+    columns (the note says how many weights); the other way round is one line naming the file."""
+    import dataclasses
+
+    from tryon.nets.build import architecture, build_model
+    from tryon.text import Vocabulary
+
+    p = _params()
+    vocab = Vocabulary.build(["height 165cm, weight 50kg, pear"])
+    arch = architecture(p, vocab.code_dim)
+    old = build_model(arch).state_dict()
+    torch.save({"model": old, "architecture": arch, "vocab": vocab.to_dict(), "image_size": p.base.image_size},
+               tmp_path / "plain.pt")  # fmt: skip
+    posed = dataclasses.replace(
+        _params(init_checkpoint="plain.pt"), contour=dataclasses.replace(p.contour, pose=True)
+    )
+    model, new_arch, _, notes = train_stage.continued_model(posed, tmp_path)
+    assert new_arch["contour_gen"]["pose_channels"] == 3 and model.contour_gen.pose_channels == 3
+    assert notes[0].endswith("pose map input added (2 weights widened with zero columns)")
+    w = model.state_dict()["contour_gen.enc.0.0.weight"]
+    assert torch.equal(w[:, :-3], old["contour_gen.enc.0.0.weight"]) and not w[:, -3:].any()
+    torch.save({"model": model.state_dict(), "architecture": new_arch, "vocab": vocab.to_dict(),
+                "image_size": p.base.image_size}, tmp_path / "posed.pt")  # fmt: skip
+    with pytest.raises(ValueError, match="posed.pt: the model reads a pose map, 03_contour.pose is false"):
+        train_stage.continued_model(_params(init_checkpoint="posed.pt"), tmp_path)

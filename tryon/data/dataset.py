@@ -69,6 +69,19 @@ class TryOnDataset(Dataset):
         """Body texts in dataset order (from the manifest, no images read)."""
         return [str(t) for t in self.table["text"]]
 
+    def _pose(self, row, s0: int, size: int) -> torch.Tensor:
+        """The body's pose map (:func:`tryon.data.pose.pose_map`), its joints re-drawn from the manifest's
+        seed and index; all zeros for a manifest without them."""
+        from tryon.data.pose import pose_map
+        from tryon.data.synthetic.sample import sample_keypoints
+
+        if not {"seed", "index"} <= set(row.index):
+            return pose_map(None, (s0, s0), size)
+        # manifests written before the shape_jitter column had the text-tied 3% spread
+        jitter = float(row["shape_jitter"]) if "shape_jitter" in row.index else 0.03
+        kp = sample_keypoints(int(row["seed"]), self.split, int(row["index"]), s0, jitter)
+        return pose_map(kp, (s0, s0), size)
+
     def _path(self, key: str, sid: str, ext: str = "png") -> Path:
         return self.dir / LAYOUT[key] / f"{sid}.{ext}"
 
@@ -98,6 +111,7 @@ class TryOnDataset(Dataset):
         p = preprocess.rgb_to_tensor(person)
         trunk, tmask = preprocess.trunk(p, parse)
         return {
+            "pose": self._pose(row, s0, size),
             "id": sid,
             "text": str(row["text"]),
             "body_type": str(row.get("body_type", "")),
@@ -239,6 +253,7 @@ class RealPairsDataset(Dataset):
         return estimate_attributes(parse)
 
     def __getitem__(self, i: int) -> dict:
+        from tryon.data.pose import read_pose_map
         from tryon.data.vitonhd import load_record
 
         rec = self.records[i]
@@ -249,6 +264,7 @@ class RealPairsDataset(Dataset):
         att = self._attributes(rec.person_id, d["parse"])
         out.update(
             {
+                "pose": read_pose_map(rec.pose, d["person"].shape[1::-1], S),
                 "id": f"{rec.person_id}__{rec.cloth_id}",
                 "text": str(att["text"]),
                 "body_type": str(att["body_type"]),

@@ -477,6 +477,20 @@ class RealTrainSet(Dataset):
         atomic_torch_save(d, path)
         return d
 
+    def pose(self, i: int, image_size: tuple[int, int], mirrored: bool = False) -> torch.Tensor:
+        """Pair ``i``'s pose map (:func:`tryon.data.pose.read_pose_map`; ``image_size`` the photo's (W, H))
+        from its keypoint file, drawn on each read (the cache keeps only the images); all zeros when the
+        pair has none or it cannot be read. Both sides share a channel, so the mirrored pair's map is the
+        map mirrored."""
+        from tryon.data.pose import read_pose_map
+
+        path = record_of(self.table.iloc[i], self.root).pose
+        try:
+            m = read_pose_map(path, image_size, self.size)
+        except ValueError:
+            m = read_pose_map(None, image_size, self.size)
+        return m.flip(-1) if mirrored else m
+
     def __getitem__(self, i: int) -> dict:
         copy, i = divmod(i, len(self.table) * (2 if self.augment else 1))
         mirrored, i = divmod(i, len(self.table))
@@ -488,6 +502,7 @@ class RealTrainSet(Dataset):
             d = jitter(d, np.random.default_rng([self.seed, i, mirrored, copy]), self.shift, self.colour)
         return {
             **d,
+            "pose": self.pose(i, tuple(int(v) for v in d["orig_size"]), bool(mirrored)),
             "id": str(row["id"]),
             "text": str(row["text"]),
             "body_type": "",

@@ -234,6 +234,7 @@ def _read_job(
         category=rec.category,
         auto_parse=found.get(str(rec.person)),
         auto_parse_method=method,
+        pose=rec.pose if rec.pose is not None and Path(rec.pose).is_file() else None,
         strict_text=t_src != ESTIMATED,  # an estimate may name a body type the model never saw
     )
     return rec, inp, gt_parse, t_src

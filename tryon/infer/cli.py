@@ -44,6 +44,11 @@ def register(sub) -> None:
     p.add_argument("--parse", help="human-parse label map of the person photo (CIHP ids by default)")
     p.add_argument("--parse-labels", choices=LABELSETS, default="cihp", help="label set of --parse")
     p.add_argument("--garment-mask", help="garment mask (default: estimated from the background)")
+    p.add_argument(
+        "--pose",
+        help="body keypoints of the person photo (OpenPose COCO-18 / BODY_25 JSON, or Dress Code's); read by "
+        "a model trained with a pose map, which otherwise gets none",
+    )
     p.add_argument("--category", choices=CATEGORIES, default="upper_body")
     p.add_argument("--dataset", help="batch: a VITON-HD or Dress Code folder")
     p.add_argument("--pairs", default="all", help="batch: paired | unpaired | all | a pairs file")
@@ -175,7 +180,10 @@ def _cli(args: argparse.Namespace) -> int:
         garment_mask=args.garment_mask,
         category=args.category,
         auto_parse_method=args.auto_parse,
+        pose=args.pose,
     )
+    if model.reads_pose and inp.keypoints is None:
+        print("pose: none given (--pose); the model's pose map is empty", file=sys.stderr)
     t0 = time.perf_counter()
     res = model.predict(inp, paste_back=args.paste_back, detail=args.detail)
     sec = time.perf_counter() - t0

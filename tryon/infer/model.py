@@ -121,6 +121,9 @@ class Inputs:
     category: str = "upper_body"
     name: str = ""
     strict_text: bool = True  # False: words outside the training vocabulary are encoded as unknown
+    #: body keypoints (:func:`tryon.data.pose.read_keypoints`, the photo's pixels); None: no pose file
+    keypoints: dict | None = None
+    pose_source: str = ""  # which file gave them
 
 
 @dataclass
@@ -185,11 +188,14 @@ class TryOn:
         auto_parse: dict | None = None,
         strict_text: bool = True,
         auto_parse_method: str | None = None,
+        pose: str | os.PathLike | None = None,
     ) -> Inputs:
         """Read and check every input (no network run). Without ``parse`` the photo is parsed by
         ``auto_parse_method`` (:data:`tryon.infer.autoparse.METHODS`; None: the learned parser when
         ``models/parser.pt`` exists, else mediapipe); for mediapipe, ``auto_parse`` (a result of
-        :func:`tryon.infer.autoparse.run_mediapipe` for this person) skips running it."""
+        :func:`tryon.infer.autoparse.run_mediapipe` for this person) skips running it. ``pose``: an OpenPose
+        (COCO-18, BODY_25) or Dress Code keypoint file of the photo, for a model that reads a pose map
+        (:mod:`tryon.data.pose`); without it that model gets an all-zero map (pose unknown)."""
         if category not in CATEGORIES:
             raise InferError(f"--category: expected one of {list(CATEGORIES)}, got {category!r}")
         self.encode_text(text, strict_text)  # fail on the text before any image work
@@ -205,7 +211,33 @@ class TryOn:
             lab, source = _auto_parse(person, rgb, auto_parse, auto_parse_method)
         if not labels.trunk_mask(lab, category).any():
             raise InferError(f"{parse or person}: no person found in the parse map (every pixel is removed)")
-        return Inputs(rgb, lab, source, g, gm, text, category, name=person.stem, strict_text=strict_text)
+        kp, pose_source = None, ""
+        if pose is not None:
+            from tryon.data.pose import read_keypoints
+
+            if not Path(pose).is_file():
+                raise InferError(f"--pose: {pose}: file not found")
+            try:
+                kp = read_keypoints(pose, image_size=(w, h))
+            except ValueError as e:
+                raise InferError(f"--pose: {str(e).splitlines()[0]}") from None
+            pose_source = Path(pose).name
+        return Inputs(
+            rgb, lab, source, g, gm, text, category, name=person.stem, strict_text=strict_text,
+            keypoints=kp, pose_source=pose_source,
+        )  # fmt: skip
+
+    @property
+    def reads_pose(self) -> bool:
+        """Whether this model's contour generator reads a pose map (``03_contour.pose``)."""
+        return getattr(self.model.contour_gen, "pose_channels", 0) > 0
+
+    def pose_map(self, inp: Inputs) -> torch.Tensor:
+        """The pose map of ``inp`` at the working size (all zeros without keypoints)."""
+        from tryon.data.pose import pose_map
+
+        h, w = inp.person.shape[:2]
+        return pose_map(inp.keypoints, (w, h), self.size)
 
     # ---- the network ----------------------------------------------------------------------
     @torch.no_grad()
@@ -228,6 +260,7 @@ class TryOn:
             keep=p["keep"][None].to(dev),
             keep_mask=p["keep_mask"][None].to(dev),
             protect_mask=p["protect_mask"][None].to(dev),
+            pose=self.pose_map(inp)[None].to(dev) if self.reads_pose else None,
         )
         t2 = time.perf_counter()
         h, w = inp.person.shape[:2]

@@ -20,7 +20,7 @@ import torch
 
 from tryon.checkpoint import load_checkpoint
 from tryon.config import Params, WarpConfig
-from tryon.nets.contour import TextContourNet, build_contour_generator
+from tryon.nets.contour import POSE_CHANNELS, TextContourNet, build_contour_generator
 from tryon.nets.fusion import build_fusion
 from tryon.nets.model import TryOnNet
 from tryon.nets.text_mlp import build_text_mlp
@@ -36,7 +36,11 @@ def contour_architecture(params: Params, code_dim: int) -> dict:
             code_dim=code_dim, hidden=list(e.hidden), activation=e.activation,
             out_dim=e.out_dim, softmax_scale=e.softmax_scale,
         ),
-        "contour_gen": dict(image_size=params.base.image_size, base_channels=c.base_channels),
+        "contour_gen": dict(
+            image_size=params.base.image_size,
+            base_channels=c.base_channels,
+            pose_channels=POSE_CHANNELS if c.pose else 0,
+        ),
     }  # fmt: skip
 
 

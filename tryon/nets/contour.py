@@ -32,6 +32,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 WIDTHS = (16, 32, 64, 128, 256, 256)
+#: channels of the pose map a generator built with ``pose=True`` reads (upper arms, forearms, torso:
+#: ``tryon.data.pose.POSE_BONES``, which a test keeps equal)
+POSE_CHANNELS = 3
 
 
 def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
@@ -57,9 +60,13 @@ class ContourGenerator(nn.Module):
         base_channels: width of the first level (16 in the method).
         n_down: number of stride-2 levels (6 at 512 in the method; see :func:`levels_for`).
         compose: add the keep-mask output (see the module docstring).
+        pose_channels: channels of the pose map (:func:`tryon.data.pose.pose_map`; 0: none, the method's
+            input). Departure (stated): the trunk map hides the arms, and the bones tell where they are.
 
-    ``forward(body_map [B,Cb,H,W], trunk [B,3,H,W] in [-1,1])`` -> ``{"contour": [B,3,H,W] in [-1,1]}``
-    and, with ``compose``, ``"generated"`` [B,3,H,W] (the RGB branch) and ``"keep_mask"`` [B,1,H,W].
+    ``forward(body_map [B,Cb,H,W], trunk [B,3,H,W] in [-1,1], pose [B,P,H,W] in [0,1] or None)`` ->
+    ``{"contour": [B,3,H,W] in [-1,1]}`` and, with ``compose``, ``"generated"`` [B,3,H,W] (the RGB branch)
+    and ``"keep_mask"`` [B,1,H,W]. ``pose`` None with ``pose_channels`` > 0 is an all-zero map (pose
+    unknown).
     """
 
     def __init__(
@@ -69,12 +76,14 @@ class ContourGenerator(nn.Module):
         base_channels: int = 16,
         n_down: int = 6,
         compose: bool = True,
+        pose_channels: int = 0,
     ):
         super().__init__()
         if not 1 <= n_down <= len(WIDTHS):
             raise ValueError(f"ContourGenerator: n_down must be in 1..{len(WIDTHS)}, got {n_down}")
         widths = [max(1, w * base_channels // 16) for w in WIDTHS[:n_down]]
-        cin = body_channels + trunk_channels
+        cin = body_channels + trunk_channels + pose_channels
+        self.pose_channels = pose_channels
         self.in_channels, self.n_down = cin, n_down
         self.enc = nn.ModuleList()
         c = cin
@@ -94,12 +103,19 @@ class ContourGenerator(nn.Module):
             raise ValueError("ContourGenerator: compose=True needs an RGB trunk map (trunk_channels=3)")
         self.head = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c + cin, 4 if compose else 3, 3, padding=1))
 
-    def forward(self, body_map: torch.Tensor, trunk: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(
+        self, body_map: torch.Tensor, trunk: torch.Tensor, pose: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         if body_map.shape[-2:] != trunk.shape[-2:] or body_map.shape[0] != trunk.shape[0]:
             raise ValueError(
                 f"ContourGenerator: body map {tuple(body_map.shape)} and trunk {tuple(trunk.shape)} differ in size"
             )
-        x = torch.cat([body_map, trunk], dim=1)  # [B, Cb+3, H, W]
+        parts = [body_map, trunk]
+        if self.pose_channels:  # appended last: a model without them is the same network minus columns
+            if pose is None:
+                pose = trunk.new_zeros(trunk.shape[0], self.pose_channels, *trunk.shape[-2:])
+            parts.append(pose.to(trunk.dtype))
+        x = torch.cat(parts, dim=1)  # [B, Cb+3(+P), H, W]
         if x.shape[1] != self.in_channels:
             raise ValueError(
                 f"ContourGenerator: expected {self.in_channels} input channels, got {x.shape[1]}"
@@ -134,10 +150,34 @@ def levels_for(image_size: int) -> int:
 
 
 def build_contour_generator(
-    image_size: int, base_channels: int = 16, body_channels: int = 1, compose: bool = True
+    image_size: int,
+    base_channels: int = 16,
+    body_channels: int = 1,
+    compose: bool = True,
+    pose_channels: int = 0,
 ) -> ContourGenerator:
-    """Factory: the method's layout scaled to ``image_size``; ``compose`` adds the keep-mask output."""
-    return ContourGenerator(body_channels, 3, base_channels, levels_for(image_size), compose)
+    """Factory: the method's layout scaled to ``image_size``; ``compose`` adds the keep-mask output;
+    ``pose_channels`` the pose map input."""
+    return ContourGenerator(body_channels, 3, base_channels, levels_for(image_size), compose, pose_channels)
+
+
+def widen_inputs(state: dict, module: torch.nn.Module) -> tuple[dict, list[str]]:
+    """A state dict of a network with fewer input channels made loadable into ``module``: every weight
+    whose shape differs only in its input channels (dim 1, fewer in ``state``) is padded with zero
+    columns at the end, where :class:`ContourGenerator` appends the pose map. The widened network computes
+    exactly what the old one did until training moves the new columns. Returns (state, widened keys)."""
+    own = module.state_dict()
+    out, widened = dict(state), []
+    for k, v in state.items():
+        t = own.get(k)
+        if t is None or t.shape == v.shape or t.dim() < 2:
+            continue
+        if t.shape[0] == v.shape[0] and t.shape[2:] == v.shape[2:] and t.shape[1] > v.shape[1]:
+            w = torch.zeros_like(t, dtype=v.dtype)
+            w[:, : v.shape[1]] = v
+            out[k] = w
+            widened.append(k)
+    return out, widened
 
 
 class TextContourNet(nn.Module):
@@ -153,6 +193,8 @@ class TextContourNet(nn.Module):
         self.text_mlp = text_mlp
         self.contour_gen = contour_gen
 
-    def forward(self, code: torch.Tensor, trunk: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(
+        self, code: torch.Tensor, trunk: torch.Tensor, pose: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         body_map = self.text_mlp(code, tuple(trunk.shape[-2:]))["body_map"]  # [B,1,H,W]
-        return {"body_map": body_map, **self.contour_gen(body_map, trunk)}
+        return {"body_map": body_map, **self.contour_gen(body_map, trunk, pose)}

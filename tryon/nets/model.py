@@ -25,7 +25,8 @@ class TryOnNet(nn.Module):
     garment_mask [B,1,H,W] in {0,1}; keep= [B,3,H,W], keep_mask= [B,1,H,W] in {0,1}: the photo on the
     regions the ``trunk_compose`` fusion keeps, :func:`tryon.data.labels.keep_mask`; protect_mask=
     [B,1,H,W]: where the garment never lands, taken off the warped mask the fusion sees,
-    :func:`tryon.data.labels.protect_mask`) -> dict:
+    :func:`tryon.data.labels.protect_mask`; pose= [B,P,H,W]: the pose map, read by a contour generator
+    built with ``pose_channels``, :func:`tryon.data.pose.pose_map`) -> dict:
 
     - ``body_map`` [B,1,H,W]: the body feature map from the text,
     - ``contour`` [B,3,H,W]: the generated model contour image (in [-1,1]),
@@ -65,11 +66,13 @@ class TryOnNet(nn.Module):
         keep: torch.Tensor | None = None,
         keep_mask: torch.Tensor | None = None,
         protect_mask: torch.Tensor | None = None,
+        pose: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         if zero_text:
             code = torch.zeros_like(code)
         body_map = self.text_mlp(code, tuple(trunk.shape[-2:]))["body_map"]  # [B,1,H,W]
-        contour = self.contour_gen(body_map, trunk)["contour"]  # [B,3,H,W]
+        extra = () if pose is None else (pose,)  # a generator without a pose input takes two arguments
+        contour = self.contour_gen(body_map, trunk, *extra)["contour"]  # [B,3,H,W]
         guide_contour = contour if contour_override is None else contour_override
         guide = guide_contour if warp_guide == "contour" else trunk
         warp = self.warp_net(guide, garment, garment_mask)

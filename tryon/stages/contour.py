@@ -95,7 +95,7 @@ def make_step_fn(vgg, weights: dict[str, float], style_mode: str, style_size: in
     criterion = Criterion(weights)
 
     def step_fn(net: TextContourNet, b: dict) -> dict[str, torch.Tensor]:
-        out = net(b["code"], b["trunk"])["contour"]
+        out = net(b["code"], b["trunk"], b.get("pose"))["contour"]
         has = b["has_contour"].float().view(-1, 1, 1, 1)  # [B,1,1,1]
         pred, gt = out * has, b["contour"] * has
         terms = {
@@ -239,13 +239,18 @@ def weight_ladder(p: BodyText, default_height: float) -> list[BodyText]:
 
 @torch.no_grad()
 def generate(
-    net: TextContourNet, vocab: Vocabulary, texts: list[BodyText | str], trunk: torch.Tensor
+    net: TextContourNet,
+    vocab: Vocabulary,
+    texts: list[BodyText | str],
+    trunk: torch.Tensor,
+    pose: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Contours [N,3,H,W] for N texts with one trunk map [3,H,W] (repeated)."""
+    """Contours [N,3,H,W] for N texts with one trunk map [3,H,W] (and pose map [P,H,W]; repeated)."""
     dev = next(net.parameters()).device
     codes = torch.from_numpy(vocab.encode_batch(texts, strict=False)).to(dev)
     trunks = trunk.to(dev)[None].expand(len(texts), -1, -1, -1)
-    return net(codes, trunks)["contour"].cpu()
+    poses = None if pose is None else pose.to(dev)[None].expand(len(texts), -1, -1, -1)
+    return net(codes, trunks, poses)["contour"].cpu()
 
 
 @torch.no_grad()
@@ -269,7 +274,7 @@ def _evaluate(net: TextContourNet, dataset, vocab: Vocabulary, device, batch_siz
         if not keep:
             continue
         bd = to_device(b, device)
-        out = net(bd["code"], bd["trunk"])["contour"].cpu()
+        out = net(bd["code"], bd["trunk"], bd.get("pose"))["contour"].cpu()
         iou = silhouette_iou(out, b["contour"])
         face = (b["parse"] == CIHP.FACE).float()[:, None]  # [B,1,H,W]
         fssim = ssim(out, b["person"], face)

@@ -173,6 +173,8 @@ def continued_model(params: Params, root: Path):
     without stages 03/04. Its architecture and vocabulary are the checkpoint's; the working size must be
     ``base.image_size``. One-line error naming the file otherwise."""
     from tryon.checkpoint import load_checkpoint
+    from tryon.data.pose import POSE_CHANNELS
+    from tryon.nets.contour import widen_inputs
 
     path = Path(params.train.init_checkpoint)
     path = path if path.is_absolute() else root / path
@@ -184,11 +186,21 @@ def continued_model(params: Params, root: Path):
     size = ck.get("image_size", params.base.image_size)
     if size != params.base.image_size:
         raise ValueError(f"{path}: trained at {size} px, base.image_size is {params.base.image_size}")
-    model = build_model(ck["architecture"])
-    model.load_state_dict(ck["model"])
-    vocab = Vocabulary.from_dict(ck["vocab"])
+    arch, state = ck["architecture"], ck["model"]
     note = f"init_checkpoint: {path} (step {ck.get('step', '?')}), its vocabulary; no synthetic phase"
-    return model, ck["architecture"], vocab, [note]
+    want = POSE_CHANNELS if params.contour.pose else 0
+    have = arch["contour_gen"].get("pose_channels", 0)
+    if want != have:
+        if have > want:
+            raise ValueError(f"{path}: the model reads a pose map, 03_contour.pose is false")
+        arch = {**arch, "contour_gen": {**arch["contour_gen"], "pose_channels": want}}
+        model = build_model(arch)
+        state, widened = widen_inputs(state, model)
+        note += f"; pose map input added ({len(widened)} weights widened with zero columns)"
+    model = build_model(arch)
+    model.load_state_dict(state)
+    vocab = Vocabulary.from_dict(ck["vocab"])
+    return model, arch, vocab, [note]
 
 
 #: the model after the synthetic phase alone (what ``real.synthetic_only`` of stage 06 measures)
@@ -241,7 +253,14 @@ def resumable(params: Params, ckpt_dir: Path, is_main: bool = True) -> bool:
 def _step_fn(params: Params, vgg, real_phase: bool = False):
     t = params.train
     drop = t.real_skin_drop if real_phase else t.skin_drop
-    return make_step_fn(vgg, loss_weights(params, real_phase), t.style_mode, t.vgg_size, drop)
+    return make_step_fn(
+        vgg,
+        loss_weights(params, real_phase),
+        t.style_mode,
+        t.vgg_size,
+        drop,
+        t.pose_dropout if real_phase else 0.0,
+    )
 
 
 def real_cache_dir(root: Path) -> Path:
@@ -342,6 +361,7 @@ def real_phase(
         "lr_schedule": "cosine to 0",
         "loss_weights": loss_weights(params, real_phase=True),
         "skin_drop": t.real_skin_drop,
+        "pose_dropout": t.pose_dropout,
         "synthetic_per_batch": counts[:-1],
         "final": result.history[-1] if result.history else None,
     }

@@ -405,7 +405,7 @@ def generated_contour_fn(root: Path | None = None, device: torch.device | str = 
 
     def contour_fn(batch: dict) -> torch.Tensor:
         code = torch.stack([torch.from_numpy(vocab.encode(t, strict=False)) for t in batch["text"]])
-        return net(code.to(batch["trunk"].device), batch["trunk"])["contour"]
+        return net(code.to(batch["trunk"].device), batch["trunk"], batch.get("pose"))["contour"]
 
     return contour_fn
 

@@ -77,6 +77,20 @@ def drop_skin(b: dict, p: float) -> dict:
     return {**b, "keep": b["keep"] * stay, "keep_mask": b["keep_mask"] * stay}
 
 
+def drop_pose(b: dict, p: float) -> dict:
+    """Training augmentation (``05_train.pose_dropout``): for a random ``p`` of the real samples the pose
+    map is all zeros, so a photo without keypoints (``tryon try-on`` without ``--pose``) is still a case
+    the network has seen. Draws from torch's global generator, like :func:`drop_skin`."""
+    if p <= 0 or "pose" not in b:
+        return b
+    real = b.get("is_real")
+    chosen = torch.rand(b["pose"].shape[0]) < p
+    if real is not None:
+        chosen &= real.view(-1).cpu().bool()
+    keep = (~chosen).to(b["pose"].dtype).to(b["pose"].device).view(-1, 1, 1, 1)
+    return {**b, "pose": b["pose"] * keep}
+
+
 def _cut(d: dict, idx: torch.Tensor) -> dict:
     return {k: v[idx] if isinstance(v, torch.Tensor) and v.dim() > 0 else v for k, v in d.items()}
 
@@ -88,13 +102,21 @@ def forward_batch(model: TryOnNet, b: dict, garment: dict | None = None, **kw) -
     g = b if garment is None else garment
     return model(
         b["code"], b["trunk"], g["garment"], g["garment_mask"],
-        keep=b["keep"], keep_mask=b["keep_mask"], protect_mask=b["protect_mask"], **kw,
+        keep=b["keep"], keep_mask=b["keep_mask"], protect_mask=b["protect_mask"], pose=b.get("pose"), **kw,
     )  # fmt: skip
 
 
-def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int = 0, skin_drop: float = 0.0):
+def make_step_fn(
+    vgg,
+    weights: dict[str, float],
+    style_mode: str,
+    vgg_size: int = 0,
+    skin_drop: float = 0.0,
+    pose_dropout: float = 0.0,
+):
     """``step_fn(model, batch) -> named terms + "total"``. A term with weight 0 is logged as 0 and not
-    computed (the VGG terms dominate a CPU step). ``skin_drop``: :func:`drop_skin` in training mode.
+    computed (the VGG terms dominate a CPU step). ``skin_drop``: :func:`drop_skin` in training mode;
+    ``pose_dropout``: :func:`drop_pose` in training mode.
 
     A batch with real samples (``is_real``) computes each term per source and combines them in
     proportion to the sample counts; ``smooth`` (:func:`smoothness`) applies to real samples only,
@@ -104,7 +126,7 @@ def make_step_fn(vgg, weights: dict[str, float], style_mode: str, vgg_size: int 
 
     def step_fn(model: TryOnNet, b: dict) -> dict[str, torch.Tensor]:
         if model.training:
-            b = drop_skin(b, skin_drop)
+            b = drop_pose(drop_skin(b, skin_drop), pose_dropout)
         out = forward_batch(model, b)
         is_real = b.get("is_real")
         if is_real is None or not bool(is_real.any()):

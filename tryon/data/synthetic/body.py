@@ -252,6 +252,17 @@ def body_geometry(b: Body, size: int) -> _Geo:
     return _Geo(k, cx, y, hw, r, arms, legs, head_c, head_ay * 0.74, head_ay)
 
 
+def body_keypoints(b: Body, size: int) -> dict[str, tuple[float, float]]:
+    """The body's joints as OpenPose names (:mod:`tryon.data.pose`) in pixels of its S x S frame: the
+    person faces the camera, so their right (``r_``) is the image's left. ``neck`` is the base of the
+    neck on the shoulder line; the hips are the legs' hip joints."""
+    geo = body_geometry(b, size)
+    out = {"neck": (geo.cx, geo.y["shoulder"])}
+    for side, (s, e, w, _), (hp, _, _) in zip(("r_", "l_"), geo.arms, geo.legs, strict=True):
+        out |= {f"{side}shoulder": s, f"{side}elbow": e, f"{side}wrist": w, f"{side}hip": hp}
+    return {k: (float(x), float(y)) for k, (x, y) in out.items()}
+
+
 def _torso_hw_rows(geo: _Geo, yy: np.ndarray) -> np.ndarray:
     """Body half-width (px) as a function of image y (rows), shoulder line to crotch."""
     y, hw = geo.y, geo.hw

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tryon.data.synthetic.body import Body, sample_body
+from tryon.data.synthetic.body import Body, body_keypoints, sample_body
 from tryon.data.synthetic.garment import (
     Garment,
     list_garment_photos,
@@ -88,6 +88,17 @@ def make_unpaired(
     body = sample_body(np.random.default_rng([seed, code, 0, index]), jitter=shape_jitter)
     garment = sample_garment(np.random.default_rng([seed, code, 1, garment_index]))
     return body, garment, render_sample(body, garment, size)
+
+
+def sample_keypoints(
+    seed: int, split: str, index: int, size: int, shape_jitter: float = SHAPE_JITTER
+) -> dict[str, tuple[float, float]]:
+    """The joints of sample ``index``'s body (:func:`tryon.data.synthetic.body.body_keypoints`), re-drawn
+    from the manifest's seed and index without rendering (the pose map of :mod:`tryon.data.pose`)."""
+    if split not in _SPLIT_CODE:
+        raise ValueError(f"split: expected one of {list(SPLITS)}, got {split!r}")
+    body = sample_body(np.random.default_rng([seed, _SPLIT_CODE[split], 0, index]), jitter=shape_jitter)
+    return body_keypoints(body, size)
 
 
 def manifest_row(

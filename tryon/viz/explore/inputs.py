@@ -46,12 +46,14 @@ def default_checkpoint() -> Path:
 
 @dataclass(frozen=True)
 class Person:
-    """A person photo and, when it has one, its parse map (``labelset``: cihp | dresscode | lip)."""
+    """A person photo and, when it has them, its parse map (``labelset``: cihp | dresscode | lip) and its
+    keypoint file (``pose``: what a model trained with a pose map reads, :mod:`tryon.data.pose`)."""
 
     name: str
     photo: Path
     parse: Path | None = None
     labelset: str = "cihp"
+    pose: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,10 @@ def catalogue(source: str, roots: dict[str, Path] | None = None) -> Catalogue:
 
     recs = dataset_records(root, "all")
     order = sorted(recs, key=lambda r: r.mode != "unpaired")  # unpaired pairs first: the try-on's use
-    persons = {r.person_id: Person(r.person_id, Path(r.person), Path(r.parse), r.labelset) for r in order}
+    persons = {
+        r.person_id: Person(r.person_id, Path(r.person), Path(r.parse), r.labelset, _existing(r.pose))
+        for r in order
+    }
     garments = {
         r.cloth_id: Garment(r.cloth_id, Path(r.cloth), _existing(r.cloth_mask), r.category) for r in order
     }
@@ -139,7 +144,10 @@ def _viton_catalogue(root: Path) -> Catalogue:
             continue
         p, c = line.split()[:2]
         ps, cs = Path(p).stem, Path(c).stem
-        persons.setdefault(ps, Person(ps, test / "image" / p, test / "image-parse" / f"{ps}.png", "lip"))
+        pose = _existing(test / "pose" / f"{ps}_keypoints.json")
+        persons.setdefault(
+            ps, Person(ps, test / "image" / p, test / "image-parse" / f"{ps}.png", "lip", pose)
+        )
         garments.setdefault(cs, Garment(cs, test / "cloth" / c, _existing(test / "cloth-mask" / c)))
         pairs.append((ps, cs))
     if not pairs:
@@ -169,6 +177,7 @@ def read_inputs(
         garment_mask=garment.mask,
         category=garment.category,
         auto_parse_method="mediapipe",  # the explorer's photo-only switch is the mediapipe route
+        pose=_existing(person.pose),
     )
     return scaled(inp, height) if height else inp
 
@@ -190,9 +199,19 @@ def scaled(inp: Inputs, height: int) -> Inputs:
     ``height`` rows (aspect kept; parse labels nearest, masks thresholded at 0.5)."""
     if inp.person.shape[0] == height and inp.garment.shape[0] == height:
         return inp
+    h, w = inp.person.shape[:2]
+    person = _resize(inp.person, height, "rgb")
+    kp = inp.keypoints
+    if kp is not None:  # the keypoints follow the photo: pixel centres scaled about -0.5
+        sx, sy = person.shape[1] / w, person.shape[0] / h
+        kp = {
+            k: None if v is None else ((v[0] + 0.5) * sx - 0.5, (v[1] + 0.5) * sy - 0.5)
+            for k, v in kp.items()
+        }
     return replace(
         inp,
-        person=_resize(inp.person, height, "rgb"),
+        keypoints=kp,
+        person=person,
         parse=_resize(inp.parse, height, "labels"),
         garment=_resize(inp.garment, height, "rgb"),
         garment_mask=_resize(inp.garment_mask, height, "mask"),
