@@ -158,3 +158,47 @@ def test_viton_keypoints_draw_the_arms(shared_samples):
         on_body = labels.isin(lab, (*labels.ARMS, *labels.UPPER_GARMENT, labels.CIHP.TORSO_SKIN))
         shares.append((arms & on_body).sum() / max(arms.sum(), 1))
     assert min(shares) > 0.7, shares
+
+
+def test_blazepose_landmarks_become_openpose_names():
+    from tryon.infer.autoparse import landmark_keypoints
+
+    lm = np.full((33, 4), np.nan, np.float32)
+    lm[11] = (60, 40, 0, 0.9)  # the person's left shoulder: the image's right
+    lm[12] = (20, 42, 0, 0.9)
+    lm[14] = (15, 70, 0, 0.9)
+    lm[16] = (14, 95, 0, 0.2)  # barely visible: left out
+    kp = landmark_keypoints(lm)
+    assert (
+        kp["l_shoulder"] == (60.0, 40.0)
+        and kp["r_shoulder"] == (20.0, 42.0)
+        and kp["r_elbow"] == (15.0, 70.0)
+    )
+    assert kp["neck"] == (40.0, 41.0) and kp["r_wrist"] is None and kp["mid_hip"] is None
+
+
+@pytest.mark.shared
+def test_mediapipe_keypoints_agree_with_the_openpose_files(shared_samples):
+    """The photo-only route's keypoints (mediapipe's pose) land near VITON's OpenPose ones: shoulders,
+    elbows and wrists within 8% of the photo's height in most cases."""
+    from tryon.infer import autoparse
+
+    if not autoparse.available():
+        pytest.skip("the mediapipe environment is not installed (make mediapipe)")
+    root = paths.SHARED_VITON / "test"
+    if not root.is_dir():
+        pytest.skip(f"VITON not found at {paths.SHARED_VITON}")
+    ids = ("000001_0", "000010_0", "000020_0", "000038_0", "000057_0", "000097_0")
+    found = autoparse.run_mediapipe([root / "image" / f"{i}.jpg" for i in ids])
+    close = total = 0
+    for pid, f in zip(ids, found, strict=True):
+        ours = autoparse.landmark_keypoints(f["landmarks"])
+        ref = read_keypoints(root / "pose" / f"{pid}_keypoints.json")
+        for side in ("r_", "l_"):
+            for joint in ("shoulder", "elbow", "wrist"):
+                a, b = ours[side + joint], ref[side + joint]
+                if a is None or b is None:
+                    continue
+                total += 1
+                close += np.hypot(a[0] - b[0], a[1] - b[1]) < 0.08 * 256
+    assert total >= 24 and close >= 0.8 * total, (close, total)

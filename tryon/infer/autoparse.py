@@ -335,6 +335,48 @@ def auto_parse(image, name: str | None = None, found: dict | None = None) -> tup
     return parse, info
 
 
+#: BlazePose landmark -> the OpenPose name of :mod:`tryon.data.pose` (both name the person's own sides)
+BLAZEPOSE_NAMES = {
+    0: "nose", 11: "l_shoulder", 12: "r_shoulder", 13: "l_elbow", 14: "r_elbow", 15: "l_wrist", 16: "r_wrist",
+    23: "l_hip", 24: "r_hip", 25: "l_knee", 26: "r_knee", 27: "l_ankle", 28: "r_ankle",
+}  # fmt: skip
+#: a landmark below this visibility is left out
+MIN_VISIBILITY = 0.5
+
+
+def landmark_keypoints(landmarks: np.ndarray, min_visibility: float = MIN_VISIBILITY) -> dict:
+    """BlazePose landmarks float [33, 4] (x_px, y_px, z, visibility; NaN rows: none) -> the keypoint dict of
+    :func:`tryon.data.pose.read_keypoints` (every name; ``None`` where not seen). ``neck`` and ``mid_hip``
+    are the middles of the shoulders and of the hips, where OpenPose puts them."""
+    from tryon.data.pose import KEYPOINT_NAMES
+
+    lm = np.asarray(landmarks, dtype=np.float64)
+    out: dict = dict.fromkeys(KEYPOINT_NAMES)
+    for i, name in BLAZEPOSE_NAMES.items():
+        x, y, _, vis = lm[i]
+        if np.isfinite([x, y, vis]).all() and vis >= min_visibility:
+            out[name] = (float(x), float(y))
+    for mid, (a, b) in (("neck", ("r_shoulder", "l_shoulder")), ("mid_hip", ("r_hip", "l_hip"))):
+        if out[a] is not None and out[b] is not None:
+            out[mid] = ((out[a][0] + out[b][0]) / 2, (out[a][1] + out[b][1]) / 2)
+    return out
+
+
+def auto_keypoints(image: str | os.PathLike, found: dict | None = None) -> tuple[dict | None, str]:
+    """(keypoints or None, what gave them) for a photo without a keypoint file, from mediapipe's pose
+    (``found``: a :func:`run_mediapipe` result for it, else mediapipe runs). Never raises: without the
+    mediapipe environment, or when no pose is found, the keypoints are None and the text says why."""
+    try:
+        found = found if found is not None else run_mediapipe([Path(image)])[0]
+    except AutoParseUnavailable:
+        return None, "none (mediapipe not installed: `make mediapipe`)"
+    except (AutoParseError, OSError) as e:
+        return None, f"none ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+    if not found.get("pose_found", True):
+        return None, "none (mediapipe found no pose)"
+    return landmark_keypoints(found["landmarks"]), "mediapipe 0.10.21 pose landmarks"
+
+
 if __name__ == "__main__":  # pragma: no cover - manual check: python -m tryon.infer.autoparse IMAGE OUT.png
     from tryon.data import io
 

@@ -46,8 +46,8 @@ def register(sub) -> None:
     p.add_argument("--garment-mask", help="garment mask (default: estimated from the background)")
     p.add_argument(
         "--pose",
-        help="body keypoints of the person photo (OpenPose COCO-18 / BODY_25 JSON, or Dress Code's); read by "
-        "a model trained with a pose map, which otherwise gets none",
+        help="body keypoints of the person photo (OpenPose COCO-18 / BODY_25 JSON, or Dress Code's), for a "
+        "model trained with a pose map; without it mediapipe's pose is used when installed",
     )
     p.add_argument("--category", choices=CATEGORIES, default="upper_body")
     p.add_argument("--dataset", help="batch: a VITON-HD or Dress Code folder")
@@ -182,8 +182,9 @@ def _cli(args: argparse.Namespace) -> int:
         auto_parse_method=args.auto_parse,
         pose=args.pose,
     )
-    if model.reads_pose and inp.keypoints is None:
-        print("pose: none given (--pose); the model's pose map is empty", file=sys.stderr)
+    if model.reads_pose:
+        print(f"pose: {inp.pose_source}" + ("; the model's pose map is empty" if inp.keypoints is None else ""),
+              file=sys.stderr)  # fmt: skip
     t0 = time.perf_counter()
     res = model.predict(inp, paste_back=args.paste_back, detail=args.detail)
     sec = time.perf_counter() - t0

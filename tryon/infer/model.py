@@ -195,7 +195,9 @@ class TryOn:
         ``models/parser.pt`` exists, else mediapipe); for mediapipe, ``auto_parse`` (a result of
         :func:`tryon.infer.autoparse.run_mediapipe` for this person) skips running it. ``pose``: an OpenPose
         (COCO-18, BODY_25) or Dress Code keypoint file of the photo, for a model that reads a pose map
-        (:mod:`tryon.data.pose`); without it that model gets an all-zero map (pose unknown)."""
+        (:mod:`tryon.data.pose`); without it such a model takes mediapipe's pose landmarks
+        (:func:`tryon.infer.autoparse.auto_keypoints`), and an all-zero map (pose unknown) when mediapipe is
+        missing or finds no pose (``Inputs.pose_source`` says which)."""
         if category not in CATEGORIES:
             raise InferError(f"--category: expected one of {list(CATEGORIES)}, got {category!r}")
         self.encode_text(text, strict_text)  # fail on the text before any image work
@@ -212,7 +214,11 @@ class TryOn:
         if not labels.trunk_mask(lab, category).any():
             raise InferError(f"{parse or person}: no person found in the parse map (every pixel is removed)")
         kp, pose_source = None, ""
-        if pose is not None:
+        if pose is None and self.reads_pose:  # a photo without a keypoint file: mediapipe's pose, if any
+            from tryon.infer import autoparse
+
+            kp, pose_source = autoparse.auto_keypoints(person, auto_parse)
+        elif pose is not None:
             from tryon.data.pose import read_keypoints
 
             if not Path(pose).is_file():
@@ -221,7 +227,7 @@ class TryOn:
                 kp = read_keypoints(pose, image_size=(w, h))
             except ValueError as e:
                 raise InferError(f"--pose: {str(e).splitlines()[0]}") from None
-            pose_source = Path(pose).name
+            pose_source = f"keypoint file {Path(pose).name}"
         return Inputs(
             rgb, lab, source, g, gm, text, category, name=person.stem, strict_text=strict_text,
             keypoints=kp, pose_source=pose_source,
