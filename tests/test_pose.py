@@ -202,3 +202,21 @@ def test_mediapipe_keypoints_agree_with_the_openpose_files(shared_samples):
                 total += 1
                 close += np.hypot(a[0] - b[0], a[1] - b[1]) < 0.08 * 256
     assert total >= 24 and close >= 0.8 * total, (close, total)
+
+
+def test_the_benchmark_can_take_the_pose_from_elsewhere():
+    """``tryon.eval.viton.benchmark(pose=...)``: ``none`` empties the keypoints, ``mediapipe`` maps its
+    landmarks, a photo where mediapipe found no pose gets none; anything else is refused."""
+    from tryon.eval import viton as V
+    from tryon.infer.model import Inputs
+
+    inp = Inputs(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.uint8), "", np.zeros((8, 8, 3), np.uint8),
+                 np.ones((8, 8), bool), "t", keypoints={"neck": (1.0, 1.0)}, pose_source="keypoint file x")  # fmt: skip
+    assert V._other_pose(inp, None, "none").keypoints is None
+    lm = np.full((33, 4), np.nan, np.float32)
+    lm[12] = (3, 4, 0, 1.0)
+    got = V._other_pose(inp, {"landmarks": lm, "pose_found": True}, "mediapipe")
+    assert got.keypoints["r_shoulder"] == (3.0, 4.0) and got.pose_source == V.POSE_SOURCES["mediapipe"]
+    assert V._other_pose(inp, {"landmarks": lm, "pose_found": False}, "mediapipe").keypoints is None
+    with pytest.raises(ValueError, match="pose: expected one of"):
+        V.benchmark("absent.pt", ".", "absent.csv", pose="openpose")

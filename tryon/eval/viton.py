@@ -112,6 +112,38 @@ def means(rows: list[dict], ci: bool = True) -> dict:
     return out
 
 
+#: where a pose model's keypoints come from in :func:`benchmark`
+POSE_SOURCES = {
+    "file": "the dataset's OpenPose COCO-18 files",
+    "mediapipe": "mediapipe's pose of each photo (as a photo without a keypoint file)",
+    "none": "none (an empty pose map)",
+}
+
+
+def _mediapipe_poses(recs) -> dict:
+    """mediapipe's result for every person photo of ``recs``, in one process (``{}`` without mediapipe)."""
+    from tryon.infer import autoparse
+
+    persons = list(dict.fromkeys(str(rec.person) for rec, _ in recs))
+    try:
+        return dict(zip(persons, autoparse.run_mediapipe(persons), strict=True))
+    except autoparse.AutoParseUnavailable:
+        return {}
+
+
+def _other_pose(inp, found: dict | None, pose: str):
+    import dataclasses
+
+    from tryon.infer import autoparse
+
+    if pose == "none" or found is None:
+        return dataclasses.replace(inp, keypoints=None, pose_source=POSE_SOURCES["none"])
+    if not found.get("pose_found", True):
+        return dataclasses.replace(inp, keypoints=None, pose_source="none (mediapipe found no pose)")
+    return dataclasses.replace(inp, keypoints=autoparse.landmark_keypoints(found["landmarks"]),
+                               pose_source=POSE_SOURCES["mediapipe"])  # fmt: skip
+
+
 def benchmark(
     checkpoint: str | os.PathLike,
     root: str | os.PathLike,
@@ -121,6 +153,7 @@ def benchmark(
     n_gallery: int = 16,
     progress: bool = False,
     split: str = "test",
+    pose: str = "file",
 ) -> tuple[dict, dict]:
     """Score ``checkpoint`` on the VITON test split of ``split_csv`` (both protocols), the baselines on the
     clean ids, and try on ``n_gallery`` unpaired test pairs (``test_pairs.txt``) for the report.
@@ -128,14 +161,17 @@ def benchmark(
     ``max_pairs`` > 0: that many test ids, evenly spaced over the list (the clean ids among them are the
     ``paired_clean`` figure; ``n_paired`` and ``n_paired_clean`` say how many).
     ``split='dev'``: the dev persons held out of train instead (every training choice is read there; no
-    id of it is clean, so ``paired_clean`` is empty). Returns (metrics, extras: per-pair rows and the
-    gallery images)."""
+    id of it is clean, so ``paired_clean`` is empty). ``pose`` (a model that reads a pose map): ``file``
+    the dataset's OpenPose keypoints, ``mediapipe`` mediapipe's pose of each photo (the photo-only route),
+    ``none`` an empty map. Returns (metrics, extras: per-pair rows and the gallery images)."""
     from tryon.data import labels
     from tryon.eval import baselines as B
     from tryon.infer.batch import read_pair
     from tryon.infer.inputs import InferError
     from tryon.infer.model import TryOn
 
+    if pose not in POSE_SOURCES:
+        raise ValueError(f"pose: expected one of {list(POSE_SOURCES)}, got {pose!r}")
     model = TryOn(checkpoint, device)
     clean = clean_ids(root)
     recs = test_records(split_csv, root, "paired", split)
@@ -147,6 +183,7 @@ def benchmark(
         from tqdm.auto import tqdm
 
         it = tqdm(recs, desc="VITON test", unit="pair", mininterval=10)
+    found = _mediapipe_poses(recs) if pose == "mediapipe" and model.reads_pose else {}
     rows, base_rows, skipped = [], {n: [] for n in B.NAMES}, []
     for rec, text in it:
         try:
@@ -154,6 +191,8 @@ def benchmark(
         except InferError as e:  # a broken file of the dataset: counted and named, not a crash
             skipped.append(f"{rec.person_id} {rec.cloth_id}: {e}")
             continue
+        if pose != "file" and model.reads_pose:
+            inp = _other_pose(inp, found.get(str(rec.person)), pose)
         region = labels.category_garment_mask(gt_parse, rec.category)
         res = model.predict(inp)
         row = {"id": rec.person_id[:-2], "clean": split == "test" and rec.person_id[:-2] in clean}
@@ -167,6 +206,7 @@ def benchmark(
     metrics: dict = {
         "checkpoint": str(checkpoint),
         "settings": SETTINGS,
+        "pose": POSE_SOURCES[pose] if model.reads_pose else "the model reads no pose map",
         "text": "estimated from each person's parse map (VITON has no body-shape text)",
         "n_paired": len(rows),
         "ids": f"all {n_all}"
@@ -256,10 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--gallery", help="write a PNG of unpaired try-ons here")
     ap.add_argument("--n-gallery", type=int, default=8)
+    ap.add_argument("--pose", choices=tuple(POSE_SOURCES), default="file", help="a pose model's keypoints")
     args = ap.parse_args(argv)
     m, ex = benchmark(
         args.checkpoint, args.root, args.split_csv, max_pairs=args.max_pairs, n_gallery=args.n_gallery,
-        split=args.split,
+        split=args.split, pose=args.pose,
     )  # fmt: skip
     m["command"] = "python -m tryon.eval.viton " + " ".join(argv if argv is not None else sys.argv[1:])
     text = json.dumps(m, indent=1, default=float)
