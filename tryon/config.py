@@ -129,7 +129,7 @@ class ContourConfig:
     )
     style_layers: list[str] = _f(["relu1_1", "relu2_1", "relu3_1"], doc="VGG19 ReLU taps of L_style")
     pose: bool = _f(
-        False, doc="feed the pose map (arm and torso bones, tryon.data.pose) to the contour generator"
+        True, doc="feed the pose map (arm and torso bones, tryon.data.pose) to the contour generator"
     )
     amp: bool = _f(
         True, doc="mixed precision: float16 on CUDA, bfloat16 on a CPU with native bfloat16, else float32"
@@ -198,7 +198,9 @@ class TrainConfig:
     unpaired_fraction: float = _share("share of synthetic samples unpaired: another garment, truth rendered")
     skin_drop: float = _share("share of samples whose arm/torso skin is not kept: the fusion must paint it")
     real_skin_drop: float = _share("skin_drop in that phase")
-    pose_dropout: float = _share("share of real samples whose pose map is zeroed (pose unknown still works)")
+    pose_dropout: float = _f(
+        0.1, ge=0, le=1, doc="share of real samples whose pose map is zeroed (pose unknown still works)"
+    )
     real_lambda_warp: float = _f(3.0, ge=0, doc="λ1 (the weight of L_warp) in that phase")
     real_jitter: int = _f(
         0, ge=0, doc="jittered copies of each real pair (and its mirror) in that phase; 0 = none"
