@@ -220,3 +220,11 @@ def test_the_benchmark_can_take_the_pose_from_elsewhere():
     assert V._other_pose(inp, {"landmarks": lm, "pose_found": False}, "mediapipe").keypoints is None
     with pytest.raises(ValueError, match="pose: expected one of"):
         V.benchmark("absent.pt", ".", "absent.csv", pose="openpose")
+
+
+def test_the_contour_stage_trains_on_the_pose_map():
+    """Stage 03 keeps only the keys it trains on: the pose map must be one of them, or a pose model's
+    contour generator learns from empty maps there."""
+    from tryon.stages.contour import TRAIN_KEYS
+
+    assert "pose" in TRAIN_KEYS

@@ -57,7 +57,7 @@ BUILD_LADDER: tuple[tuple[str, float], ...] = (
 
 
 #: what a training step reads from a sample
-TRAIN_KEYS = ("trunk", "contour", "has_contour")
+TRAIN_KEYS = ("trunk", "contour", "has_contour", "pose")
 
 
 class CodedDataset:
