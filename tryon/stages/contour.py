@@ -318,7 +318,7 @@ def _evaluate(net: TextContourNet, dataset, vocab: Vocabulary, device, batch_siz
 
 @torch.no_grad()
 def controllability(net: TextContourNet, dataset, vocab: Vocabulary, ids: list[str] | None = None) -> dict:
-    """Text-control measurements with each sample's trunk map fixed (see the module docstring)."""
+    """Text-control measurements with each sample's trunk map (and pose map) fixed (see the module docstring)."""
     wanted = set(ids) if ids is not None else None
     size_rows = []
     mono, flips, spans = [], [], []
@@ -331,7 +331,7 @@ def controllability(net: TextContourNet, dataset, vocab: Vocabulary, ids: list[s
         cx = face_centre_x(s["parse"])
         ladder = weight_ladder(p, vocab.height_mean)
         pv = [replace(p, body_type="pear"), replace(p, body_type="V")]
-        out = generate(net, vocab, ladder + pv, s["trunk"])
+        out = generate(net, vocab, ladder + pv, s["trunk"], s.get("pose"))  # the body's own pose, fixed
         fg = contour_foreground(out)[:, 0].numpy() > 0.5  # [N,H,W]
         hips = [run_width(fg[k], body_rows(t, S, vocab.height_mean)["hip"], cx) for k, t in enumerate(ladder)]
         ratios = []
@@ -371,7 +371,7 @@ def comparison_figure(net: TextContourNet, dataset, vocab: Vocabulary, n: int = 
     samples = [dataset[i] for i in range(min(n, len(dataset)))]
     fig, axes = plt.subplots(len(samples), 4, figsize=(8, 2.1 * len(samples)), squeeze=False)
     for ax, s in zip(axes, samples, strict=True):
-        out = generate(net, vocab, [s["text"]], s["trunk"])[0]
+        out = generate(net, vocab, [s["text"]], s["trunk"], s.get("pose"))[0]
         iou = silhouette_iou(out[None], s["contour"][None])[0]
         _show(ax[0], s["person"], s["text"].replace(", ", "\n", 2))
         _show(ax[1], s["trunk"], "trunk map")
@@ -398,7 +398,7 @@ def text_variation_figure(net: TextContourNet, sample: dict, vocab: Vocabulary):
     fig, axes = plt.subplots(len(rows), ncol, figsize=(2.1 * ncol, 2.4 * len(rows)), squeeze=False)
     for ax, (name, texts) in zip(axes, rows, strict=True):
         _show(ax[0], sample["trunk"], f"trunk map (0 = grey)\n{name} varied")
-        outs = generate(net, vocab, texts, sample["trunk"])
+        outs = generate(net, vocab, texts, sample["trunk"], sample.get("pose"))
         for k in range(1, ncol):
             if k - 1 < len(texts):
                 _show(ax[k], outs[k - 1], texts[k - 1].to_text().replace(", ", "\n", 2))
