@@ -613,10 +613,12 @@ def test_a_pose_model_reads_the_pose_file(photo, tmp_path, capsys):
     assert np.abs(with_pose.contour.astype(int) - without.contour.astype(int)).mean() > 0.5
     out = tmp_path / "o.png"
     assert cli.main(["try-on", *_args(path, photo, out)]) == 0
-    err = capsys.readouterr().err
-    assert "pose: " in err  # mediapipe's landmarks, or none and why
-    if "mediapipe 0.10.21 pose landmarks" not in err:
-        assert "the model's pose map is empty" in err
+    msg = capsys.readouterr().out
+    assert "; pose from: " in msg  # mediapipe's landmarks, or none and why
+    if "mediapipe 0.10.21 pose landmarks" not in msg:
+        assert "(the pose map is empty)" in msg
+    assert cli.main(["try-on", *_args(path, photo, out, **{"--pose": pose})]) == 0
+    assert "; pose from: keypoint file p_keypoints.json" in capsys.readouterr().out
 
 
 def test_a_bad_pose_file_is_one_line(ckpt, photo, tmp_path, capsys):

@@ -345,8 +345,9 @@ def test_init_checkpoint_gains_the_pose_map_input(tmp_path):
     from tryon.text import Vocabulary
 
     p = _params()
+    plain = dataclasses.replace(p, contour=dataclasses.replace(p.contour, pose=False))
     vocab = Vocabulary.build(["height 165cm, weight 50kg, pear"])
-    arch = architecture(p, vocab.code_dim)
+    arch = architecture(plain, vocab.code_dim)
     old = build_model(arch).state_dict()
     torch.save({"model": old, "architecture": arch, "vocab": vocab.to_dict(), "image_size": p.base.image_size},
                tmp_path / "plain.pt")  # fmt: skip
@@ -360,5 +361,6 @@ def test_init_checkpoint_gains_the_pose_map_input(tmp_path):
     assert torch.equal(w[:, :-3], old["contour_gen.enc.0.0.weight"]) and not w[:, -3:].any()
     torch.save({"model": model.state_dict(), "architecture": new_arch, "vocab": vocab.to_dict(),
                 "image_size": p.base.image_size}, tmp_path / "posed.pt")  # fmt: skip
+    unposed = dataclasses.replace(_params(init_checkpoint="posed.pt"), contour=plain.contour)
     with pytest.raises(ValueError, match="posed.pt: the model reads a pose map, 03_contour.pose is false"):
-        train_stage.continued_model(_params(init_checkpoint="posed.pt"), tmp_path)
+        train_stage.continued_model(unposed, tmp_path)

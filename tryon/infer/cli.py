@@ -182,14 +182,15 @@ def _cli(args: argparse.Namespace) -> int:
         auto_parse_method=args.auto_parse,
         pose=args.pose,
     )
-    if model.reads_pose:
-        print(f"pose: {inp.pose_source}" + ("; the model's pose map is empty" if inp.keypoints is None else ""),
-              file=sys.stderr)  # fmt: skip
     t0 = time.perf_counter()
     res = model.predict(inp, paste_back=args.paste_back, detail=args.detail)
     sec = time.perf_counter() - t0
     out = save_image(args.out, res.image)
     msg = f"wrote {out} ({res.image.shape[1]}x{res.image.shape[0]}) in {sec:.2f} s; trunk from: {res.parse_source}"
+    if model.reads_pose:
+        msg += f"; pose from: {inp.pose_source}" + (
+            " (the pose map is empty)" if inp.keypoints is None else ""
+        )
     if args.sheet:
         try:
             sp = save_image(out.with_name(f"{out.stem}_sheet.png"), sheet(inp, res))
