@@ -1,6 +1,9 @@
-"""Body keypoints of a person photo: OpenPose's COCO-18 (VITON, CP-VTON layout) and BODY_25 (VITON-HD
-``openpose_json``) files, read into one ``name -> (x, y) | None`` dict in the photo's pixels (x = column,
-y = row; "left" and "right" are the person's own sides)."""
+"""Body keypoints of a person photo and the pose map drawn from them.
+
+:func:`read_keypoints` reads OpenPose's COCO-18 (VITON, CP-VTON layout) and BODY_25 (VITON-HD
+``openpose_json``) files and Dress Code's own into one ``name -> (x, y) | None`` dict in the photo's pixels
+(x = column, y = row; "left" and "right" are the person's own sides). :func:`pose_map` draws the arm and torso
+bones at the working size: what the contour generator reads of the arms the person representation hides."""
 
 from __future__ import annotations
 
@@ -76,11 +79,12 @@ def read_keypoints(
         if np.isfinite(kp[i]).all() and c >= min_conf and c > 0:
             out[name] = (float(x), float(y))
     if len(kp) == 18 and out["r_hip"] is not None and out["l_hip"] is not None:
-        out["mid_hip"] = _mean(out["r_hip"], out["l_hip"])
+        out["mid_hip"] = midpoint(out["r_hip"], out["l_hip"])
     return out
 
 
-def _mean(a: Point, b: Point) -> Point:
+def midpoint(a: Point, b: Point) -> Point:
+    """The point halfway between ``a`` and ``b``."""
     return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
 
 
@@ -98,7 +102,7 @@ def _dresscode(path: Path, rows: list, min_conf: float, image_size) -> dict[str,
         if np.isfinite(kp[i]).all() and x >= 0 and y >= 0 and c >= min_conf and c > 0:
             out[name] = (float(x) * sx, float(y) * sy)
     if out["r_hip"] is not None and out["l_hip"] is not None:
-        out["mid_hip"] = _mean(out["r_hip"], out["l_hip"])
+        out["mid_hip"] = midpoint(out["r_hip"], out["l_hip"])
     return out
 
 

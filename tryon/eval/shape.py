@@ -79,7 +79,7 @@ import numpy as np
 from scipy import ndimage
 
 from tryon.data.labels import CIHP, UPPER_GARMENT, isin
-from tryon.data.pose import KEYPOINT_NAMES, Keypoints, Point
+from tryon.data.pose import KEYPOINT_NAMES, Keypoints, Point, midpoint
 from tryon.data.pose import MIN_CONF as MIN_CONF  # re-exported: the shape figures' threshold
 from tryon.data.pose import read_keypoints as read_keypoints  # re-exported
 
@@ -181,10 +181,6 @@ def parse_keypoints(parse: np.ndarray) -> dict[str, Point | None]:
 # ----------------------------------------------------------------------------------------------
 # Geometry helpers (pure numpy; points (x, y) in pixels)
 # ----------------------------------------------------------------------------------------------
-def _mean(a: Point, b: Point) -> Point:
-    return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
-
-
 def _project(xs: np.ndarray, ys: np.ndarray, a: Point, b: Point) -> tuple[np.ndarray, np.ndarray]:
     """Position u along segment a -> b (0 at a, 1 at b, not clamped) of each pixel, and its distance to the
     segment (to the nearest point of it)."""
@@ -259,9 +255,9 @@ class _Body:
 
     def torso_band(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """Pixels on the torso's side of both side lines (an open band, extended above and below)."""
-        centre = _mean(self.sr, self.sl)
+        centre = midpoint(self.sr, self.sl)
         (ar, dr), (al, dl) = self.side_line("r"), self.side_line("l")
-        down = _mean(dr, dl)
+        down = midpoint(dr, dl)
         c = (centre[0] + 0.5 * down[0], centre[1] + 0.5 * down[1])
         inside = np.ones(xs.shape, dtype=bool)
         for a, d in ((ar, dr), (al, dl)):
@@ -368,8 +364,8 @@ def _width(garment: np.ndarray, body: _Body) -> float:
     if not body.shoulders or not (body.D > 0):
         return math.nan
     h, w = garment.shape
-    hip_mid = body.kp.get("mid_hip") or (_mean(body.hr, body.hl) if body.hr and body.hl else None)
-    sh_mid = _mean(body.sr, body.sl)
+    hip_mid = body.kp.get("mid_hip") or (midpoint(body.hr, body.hl) if body.hr and body.hl else None)
+    sh_mid = midpoint(body.sr, body.sl)
     ym = (body.ys + body.yh) / 2
     cx = sh_mid[0] if hip_mid is None else (sh_mid[0] + hip_mid[0]) / 2
     half = max(0.05 * body.D, 0.5)
@@ -417,7 +413,7 @@ def garment_shape(parse: np.ndarray, keypoints: Keypoints, fallback: bool = Fals
                 kp[name] = est[name]
                 filled.append(name)
         if filled and kp.get("mid_hip") is None and kp.get("r_hip") and kp.get("l_hip"):
-            kp["mid_hip"] = _mean(kp["r_hip"], kp["l_hip"])
+            kp["mid_hip"] = midpoint(kp["r_hip"], kp["l_hip"])
     body = _Body(kp)
     garment = _clean_garment(parse)
     r = _sleeve_reach(parse, garment, body, "r")

@@ -131,6 +131,16 @@ def _mediapipe_poses(recs) -> dict:
         return {}
 
 
+def _pose_setup(recs, reads_pose: bool, pose: str) -> tuple[dict, str]:
+    """(mediapipe's results by person photo, or {}; the figures' ``pose`` label) for ``benchmark(pose=...)``."""
+    if not reads_pose:
+        return {}, "the model reads no pose map"
+    found = _mediapipe_poses(recs) if pose == "mediapipe" else {}
+    if pose == "mediapipe" and not found:
+        return {}, "none: mediapipe is not installed (`make mediapipe`), every pose map was empty"
+    return found, POSE_SOURCES[pose]
+
+
 def _other_pose(inp, found: dict | None, pose: str):
     import dataclasses
 
@@ -183,7 +193,7 @@ def benchmark(
         from tqdm.auto import tqdm
 
         it = tqdm(recs, desc="VITON test", unit="pair", mininterval=10)
-    found = _mediapipe_poses(recs) if pose == "mediapipe" and model.reads_pose else {}
+    found, pose_label = _pose_setup(recs, model.reads_pose, pose)
     rows, base_rows, skipped = [], {n: [] for n in B.NAMES}, []
     for rec, text in it:
         try:
@@ -206,7 +216,7 @@ def benchmark(
     metrics: dict = {
         "checkpoint": str(checkpoint),
         "settings": SETTINGS,
-        "pose": POSE_SOURCES[pose] if model.reads_pose else "the model reads no pose map",
+        "pose": pose_label,
         "text": "estimated from each person's parse map (VITON has no body-shape text)",
         "n_paired": len(rows),
         "ids": f"all {n_all}"

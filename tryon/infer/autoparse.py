@@ -348,7 +348,7 @@ def landmark_keypoints(landmarks: np.ndarray, min_visibility: float = MIN_VISIBI
     """BlazePose landmarks float [33, 4] (x_px, y_px, z, visibility; NaN rows: none) -> the keypoint dict of
     :func:`tryon.data.pose.read_keypoints` (every name; ``None`` where not seen). ``neck`` and ``mid_hip``
     are the middles of the shoulders and of the hips, where OpenPose puts them."""
-    from tryon.data.pose import KEYPOINT_NAMES
+    from tryon.data.pose import KEYPOINT_NAMES, midpoint
 
     lm = np.asarray(landmarks, dtype=np.float64)
     out: dict = dict.fromkeys(KEYPOINT_NAMES)
@@ -358,7 +358,7 @@ def landmark_keypoints(landmarks: np.ndarray, min_visibility: float = MIN_VISIBI
             out[name] = (float(x), float(y))
     for mid, (a, b) in (("neck", ("r_shoulder", "l_shoulder")), ("mid_hip", ("r_hip", "l_hip"))):
         if out[a] is not None and out[b] is not None:
-            out[mid] = ((out[a][0] + out[b][0]) / 2, (out[a][1] + out[b][1]) / 2)
+            out[mid] = midpoint(out[a], out[b])
     return out
 
 

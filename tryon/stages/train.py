@@ -173,8 +173,7 @@ def continued_model(params: Params, root: Path):
     without stages 03/04. Its architecture and vocabulary are the checkpoint's; the working size must be
     ``base.image_size``. One-line error naming the file otherwise."""
     from tryon.checkpoint import load_checkpoint
-    from tryon.data.pose import POSE_CHANNELS
-    from tryon.nets.contour import widen_inputs
+    from tryon.nets.contour import POSE_CHANNELS, widen_inputs
 
     path = Path(params.train.init_checkpoint)
     path = path if path.is_absolute() else root / path
@@ -194,10 +193,10 @@ def continued_model(params: Params, root: Path):
         if have > want:
             raise ValueError(f"{path}: the model reads a pose map, 03_contour.pose is false")
         arch = {**arch, "contour_gen": {**arch["contour_gen"], "pose_channels": want}}
-        model = build_model(arch)
+    model = build_model(arch)
+    if want != have:
         state, widened = widen_inputs(state, model)
         note += f"; pose map input added ({len(widened)} weights widened with zero columns)"
-    model = build_model(arch)
     model.load_state_dict(state)
     vocab = Vocabulary.from_dict(ck["vocab"])
     return model, arch, vocab, [note]
