@@ -171,3 +171,20 @@ def test_a_corrupt_image_is_skipped_with_a_count(root: Path, tmp_path: Path):
     assert len(ds) == n - 1 and victim_id not in set(ds.table["id"])
     assert ds[0]["person"].shape == (3, 64, 64)
     assert len(list((tmp_path / "cache").rglob("*.pt"))) == n - 1, "the readable pairs are cached"
+
+
+def test_an_unreadable_keypoint_file_is_counted_and_its_pair_kept(root: Path, tmp_path: Path):
+    df = real.split_table(root)
+    ds = real.RealTrainSet(df, root, 64, "train", cache_dir=tmp_path / "cache")
+    n = len(ds)
+    assert ds.prefill() == []
+    before = list(ds.pose_unreadable)
+    i = next(k for k in range(n) if ds.pose(k, (192, 256)).any())  # a pair whose keypoints draw a map
+    rec, victim = real.record_of(ds.table.iloc[i], root), str(ds.table.loc[i, "id"])
+    rec.pose.unlink()  # the fixture's files are links into ../shared: replace the link, never write through it
+    rec.pose.write_text("{not json")
+    assert ds.prefill() == [] and len(ds) == n  # the pair stays: its images are fine
+    new = [s for s in ds.pose_unreadable if s not in before]
+    assert len(new) == 1 and new[0].startswith(f"{victim}: ") and rec.pose.name in new[0]
+    assert "not a readable JSON file" in new[0]
+    assert not ds.pose(i, (192, 256)).any()  # an empty map, as for a photo without keypoints

@@ -368,6 +368,10 @@ def jitter(d: dict, rng: np.random.Generator, shift: float, colour: bool) -> dic
     return out
 
 
+def _first_line(e: Exception) -> str:
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
 class RealTrainSet(Dataset):
     """The ``split`` rows (paired pairs only: the photo is the target) of a split table as the data
     contract of :mod:`tryon.data.dataset`, with ``contour`` = :func:`contour_target` and
@@ -398,6 +402,7 @@ class RealTrainSet(Dataset):
             pick = np.sort(np.random.default_rng(seed).permutation(len(t))[:max_pairs])
             t = t.iloc[pick].reset_index(drop=True)
         self.table, self.root, self.size = t, Path(root), size
+        self.pose_unreadable: list[str] = []  # pairs whose keypoint file cannot be read (prefill)
         self.cache_dir = Path(cache_dir) / f"{size}px-v{CACHE_VERSION}" if cache_dir else None
         self.augment = augment
         self.jitter, self.shift, self.colour, self.seed = jitter, shift, colour, seed
@@ -408,22 +413,30 @@ class RealTrainSet(Dataset):
     def prefill(self, progress: bool = False) -> list[str]:
         """Read every pair once into the cache (a pair cached before is not read again), with a progress
         bar; a pair whose files cannot be read (a corrupt or missing image, a bad parse map) is dropped.
-        Returns those pairs as ``'<id>: <one-line reason>'``."""
+        Returns those pairs as ``'<id>: <one-line reason>'``. A pair whose keypoint file cannot be read is
+        kept, with an empty pose map (:meth:`pose`), and listed in ``pose_unreadable`` the same way."""
+        from tryon.data.pose import read_keypoints
+
         it = range(len(self.table))
         if progress:
             from tqdm.auto import tqdm
 
             it = tqdm(it, desc="real pairs", unit="pair", mininterval=5)
-        bad, keep = [], []
+        bad, keep, self.pose_unreadable = [], [], []
         for i in it:
             try:
                 if self._cache_path(i) is None or not self._cache_path(i).exists():  # cached: read before
                     self.tensors(i)
                 keep.append(i)
             except (io.DataError, labels.LabelError, OSError, ValueError) as e:
-                bad.append(
-                    f"{self.table.loc[i, 'id']}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
-                )
+                bad.append(f"{self.table.loc[i, 'id']}: {_first_line(e)}")
+                continue
+            pose = record_of(self.table.iloc[i], self.root).pose
+            if pose is not None and Path(pose).is_file():
+                try:
+                    read_keypoints(pose)
+                except ValueError as e:
+                    self.pose_unreadable.append(f"{self.table.loc[i, 'id']}: {_first_line(e)}")
         if bad:
             self.table = self.table.iloc[keep].reset_index(drop=True)
         return bad
@@ -480,7 +493,7 @@ class RealTrainSet(Dataset):
     def pose(self, i: int, image_size: tuple[int, int], mirrored: bool = False) -> torch.Tensor:
         """Pair ``i``'s pose map (:func:`tryon.data.pose.read_pose_map`; ``image_size`` the photo's (W, H))
         from its keypoint file, drawn on each read (the cache keeps only the images); all zeros when the
-        pair has none or it cannot be read. Both sides share a channel, so the mirrored pair's map is the
+        pair has none or it cannot be read (:meth:`prefill` counts those). Both sides share a channel, so the mirrored pair's map is the
         map mirrored."""
         from tryon.data.pose import read_pose_map
 

@@ -352,6 +352,8 @@ def real_phase(
         "real_train_pairs": len(real_set.dataset.table),
         "real_pairs_skipped": len(skipped),
         "real_pairs_skipped_examples": skipped[:10],
+        "real_pose_unreadable": len(pairs.pose_unreadable),
+        "real_pose_unreadable_examples": pairs.pose_unreadable[:10],
         "real_train_samples": len(real_set),
         "augment": "left-right mirror (each pair twice)" + _jitter_note(t),
         "real_per_batch": k,
