@@ -364,33 +364,3 @@ def test_init_checkpoint_gains_the_pose_map_input(tmp_path):
     unposed = dataclasses.replace(_params(init_checkpoint="posed.pt"), contour=plain.contour)
     with pytest.raises(ValueError, match="posed.pt: the model reads a pose map, 03_contour.pose is false"):
         train_stage.continued_model(unposed, tmp_path)
-
-
-def test_init_checkpoint_gains_the_background_plate_input(tmp_path):
-    """``05_train.fusion_plate`` on a model.pt trained without it: the fusion's first convolution is
-    widened by zero columns; the model then needs the kept background, and refuses to train without it."""
-
-    from tryon.nets.build import architecture, build_model
-    from tryon.text import Vocabulary
-
-    p = _params()
-    vocab = Vocabulary.build(["height 165cm, weight 50kg, pear"])
-    arch = architecture(p, vocab.code_dim)
-    assert arch["fusion"]["plate"] is False
-    old = build_model(arch).state_dict()
-    torch.save({"model": old, "architecture": arch, "vocab": vocab.to_dict(), "image_size": p.base.image_size},
-               tmp_path / "plain.pt")  # fmt: skip
-    q = _params(init_checkpoint="plain.pt", fusion_plate=True)
-    model, new_arch, _, notes = train_stage.continued_model(q, tmp_path)
-    assert new_arch["fusion"]["plate"] is True and model.fusion.plate
-    assert notes[0].endswith("background plate input added (1 weights widened with zero columns)")
-    w = model.state_dict()["fusion.net.stem.0.weight"]
-    assert torch.equal(w[:, :-3], old["fusion.net.stem.0.weight"]) and not w[:, -3:].any()
-    torch.save({"model": model.state_dict(), "architecture": new_arch, "vocab": vocab.to_dict(),
-                "image_size": p.base.image_size}, tmp_path / "plated.pt")  # fmt: skip
-    with pytest.raises(ValueError, match="plated.pt: the model's fusion reads a background plate"):
-        train_stage.continued_model(_params(init_checkpoint="plated.pt"), tmp_path)
-    s = p.base.image_size
-    x = torch.zeros(1, 3, s, s)
-    with pytest.raises(ValueError, match="plate=True needs keep= and background="):
-        model(torch.zeros(1, vocab.code_dim), x, x, torch.ones(1, 1, s, s), keep=x, keep_mask=x[:, :1])

@@ -237,9 +237,6 @@ class TrainConfig:
         le=1.0,
         doc="photo-size try-on: the fill gate's ramp width about 0.5 (1 = soft, as trained; 0 = decided)",
     )
-    fusion_plate: bool = _f(
-        False, doc="the background behind the person, extended from the kept background, is a fusion input"
-    )
     style_mode: Literal["feature", "gram"] = _f("feature")
     vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
     vgg_size: int = _f(

@@ -275,20 +275,3 @@ def grid_into_mask(
         to_normalised = torch.tensor([2 / nw, 2 / nh], device=grid.device, dtype=grid.dtype).view(1, 2, 1, 1)
         moved = moved + (p - p.round()) * to_normalised  # the offset from the pixel's centre
     return torch.where(inside, grid, moved)
-
-
-def fill_from(image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
-    """``image`` ``[B, C, H, W]`` with its pixels outside ``known`` (``[B, 1, H, W]`` in [0, 1]) filled by a
-    smooth extension of the known ones (push-pull): the known pixels are averaged down a pyramid of 2x2
-    cells, then every pixel takes ``known * image + (1 - known) * up``, ``up`` the next coarser level
-    upsampled bilinearly, where a cell's known share is its ``known``. Known pixels (1) keep their value; a
-    batch item with no known pixel gives zeros. E.g. the studio background behind a person extended into
-    the region the person's old garment hid, without reading any pixel of that region."""
-    h, w = image.shape[-2:]
-    if h == 1 and w == 1:
-        return torch.where(known > 0, image, torch.zeros_like(image))
-    k = (min(2, h), min(2, w))
-    share = F.avg_pool2d(known, k, ceil_mode=True)  # [B, 1, ~h/2, ~w/2]: the known share of each cell
-    mean = F.avg_pool2d(image * known, k, ceil_mode=True) / share.clamp(min=1e-6)
-    up = F.interpolate(fill_from(mean, share), size=(h, w), mode="bilinear", align_corners=False)
-    return known * image + (1 - known) * up

@@ -174,24 +174,3 @@ def off_flat_background(rgb: np.ndarray, tol: int = 1) -> np.ndarray:
     fg = ~np.isin(lab, edge[edge > 0])
     fg = ndimage.binary_opening(fg, iterations=2)
     return ndimage.binary_fill_holes(fg)
-
-
-def kept_background(
-    parse: torch.Tensor, keep_mask: torch.Tensor, pad: torch.Tensor, orig_size: torch.Tensor
-) -> torch.Tensor:
-    """The photo's background that the fusion keeps, [B, 1, S, S] in {0, 1}: background in the CIHP
-    ``parse`` ([B, S, S] or [B, 1, S, S]), inside ``keep_mask`` [B, 1, S, S] (so never a pixel of the
-    agnostic region, :func:`tryon.data.labels.agnostic_region`) and inside the photo, not its padding to
-    the square (``pad`` [B, 4] (left, top, right, bottom) and ``orig_size`` [B, 2] (W, H) in the photo's
-    pixels, :func:`tryon.data.preprocess.square`; the padding is labelled background)."""
-    s = keep_mask.shape[-1]
-    pad, orig = pad.to(keep_mask.device, torch.float32), orig_size.to(keep_mask.device, torch.float32)
-    scale = s / orig.amax(dim=1, keepdim=True)  # [B, 1]: working pixels per photo pixel
-    lo = pad[:, :2] * scale  # [B, 2]: (x, y) where the photo starts
-    hi = lo + orig * scale
-    c = torch.arange(s, device=keep_mask.device, dtype=torch.float32) + 0.5  # pixel centres
-    inside_x = (c[None] >= lo[:, :1]) & (c[None] <= hi[:, :1])  # [B, S]
-    inside_y = (c[None] >= lo[:, 1:]) & (c[None] <= hi[:, 1:])
-    frame = (inside_y[:, :, None] & inside_x[:, None, :])[:, None]  # [B, 1, S, S]
-    bg = parse.view(keep_mask.shape) == labels.CIHP.BACKGROUND
-    return (bg & frame).to(keep_mask.dtype) * keep_mask

@@ -38,7 +38,6 @@ import torch
 from PIL import Image
 
 from tryon.data import labels, preprocess
-from tryon.data.preprocess import kept_background
 from tryon.infer.full_res import full_resolution, sources_rgb
 from tryon.infer.inputs import CATEGORIES, InferError, _read_rgb, garment_mask_of, read_parse
 
@@ -268,9 +267,6 @@ class TryOn:
             keep_mask=p["keep_mask"][None].to(dev),
             protect_mask=p["protect_mask"][None].to(dev),
             pose=self.pose_map(inp)[None].to(dev) if self.reads_pose else None,
-            background=kept_background(
-                p["parse"][None], p["keep_mask"][None], p["pad"][None], p["orig_size"][None]
-            ).to(dev),
         )
         t2 = time.perf_counter()
         h, w = inp.person.shape[:2]

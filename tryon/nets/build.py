@@ -92,7 +92,6 @@ def architecture(params: Params, code_dim: int) -> dict:
             keep=params.train.fusion_keep,
             kept_gate=params.train.fusion_kept_gate,
             fill_ramp=params.train.fusion_fill_ramp,
-            plate=params.train.fusion_plate,
         ),
     }
 

@@ -164,8 +164,7 @@ def build_contour_generator(
 def widen_inputs(state: dict, module: torch.nn.Module) -> tuple[dict, list[str]]:
     """A state dict of a network with fewer input channels made loadable into ``module``: every weight
     whose shape differs only in its input channels (dim 1, fewer in ``state``) is padded with zero
-    columns at the end, where :class:`ContourGenerator` appends the pose map and the fusion its background
-    plate (:func:`tryon.nets.fusion._inputs`). The widened network computes
+    columns at the end, where :class:`ContourGenerator` appends the pose map. The widened network computes
     exactly what the old one did until training moves the new columns. Returns (state, widened keys)."""
     own = module.state_dict()
     out, widened = dict(state), []

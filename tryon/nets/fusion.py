@@ -48,8 +48,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tryon.geometry import fill_from
-
 
 def _block(cin: int, cout: int, stride: int) -> nn.Sequential:
     return nn.Sequential(
@@ -85,31 +83,16 @@ class _UNet(nn.Module):
 
 
 def _inputs(
-    parts: list[torch.Tensor],
-    colour: bool,
-    garment_colour: torch.Tensor | None,
-    filled: torch.Tensor | None,
-    plate: torch.Tensor | None = None,
+    parts: list[torch.Tensor], colour: bool, garment_colour: torch.Tensor | None, filled: torch.Tensor | None
 ) -> torch.Tensor:
     """The U-Net input: ``parts`` [B, C_i, H, W] concatenated, plus, with ``colour``, the flat garment's
     mean colour ``garment_colour`` [B, 3, 1, 1] as a constant [B, 3, H, W] map (lets the U-Net paint the
-    garment's colour where the warp misses it), plus ``filled`` [B, 3, H, W] when given, plus ``plate``
-    [B, 3, H, W] (:func:`background_plate`) when given, last (a network trained without it widens by
-    zero input columns there: :func:`tryon.nets.contour.widen_inputs`)."""
+    garment's colour where the warp misses it), plus ``filled`` [B, 3, H, W] when given."""
     if colour:
         if garment_colour is None:
             raise ValueError("fusion with colour=True needs garment_colour= [B, 3, 1, 1]")
         parts = [*parts, garment_colour.expand(-1, -1, *parts[0].shape[-2:])]
-    return torch.cat([*parts, *(t for t in (filled, plate) if t is not None)], dim=1)
-
-
-def background_plate(keep: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
-    """The background behind the person, [B, 3, H, W] in [-1, 1]: the kept photo ``keep`` on
-    ``background`` (:func:`tryon.data.preprocess.kept_background`) extended smoothly over the rest of the image
-    (:func:`tryon.geometry.fill_from`). An input of the fusion built with ``plate`` (``05_train.fusion_plate``):
-    the colour of the studio wall where the agnostic region hid it, which the U-Net otherwise guesses from
-    the wall around that region (a light halo round the torso where it guessed wrong)."""
-    return fill_from(keep, background)
+    return torch.cat(parts if filled is None else [*parts, filled], dim=1)
 
 
 def _check_fill(fill: bool, filled, fill_cover) -> None:
@@ -281,7 +264,6 @@ class TrunkComposeFusion(nn.Module):
         keep: str = "warped_mask",
         kept_gate: float = 0.0,
         fill_ramp: float = 1.0,
-        plate: bool = False,
     ):
         super().__init__()
         if keep not in KEEP_RULES:
@@ -289,10 +271,8 @@ class TrunkComposeFusion(nn.Module):
         check_kept_gate(kept_gate)
         check_fill_ramp(fill_ramp)
         self.colour, self.fill, self.keep, self.kept_gate = colour, fill, keep, kept_gate
-        self.fill_ramp, self.plate = fill_ramp, plate
-        self.net = _UNet(
-            3 + 1 + 3 + 3 + 1 + 3 * colour + 3 * fill + 3 * plate, 4 + fill, base_channels, depth
-        )
+        self.fill_ramp = fill_ramp
+        self.net = _UNet(3 + 1 + 3 + 3 + 1 + 3 * colour + 3 * fill, 4 + fill, base_channels, depth)
 
     def forward(
         self,
@@ -304,23 +284,12 @@ class TrunkComposeFusion(nn.Module):
         garment_colour: torch.Tensor | None = None,
         filled: torch.Tensor | None = None,
         fill_cover: torch.Tensor | None = None,
-        plate: torch.Tensor | None = None,
     ) -> dict:
         if keep is None or keep_mask is None:
             raise ValueError("fusion trunk_compose needs the kept photo and its mask (keep=, keep_mask=)")
         _check_fill(self.fill, filled, fill_cover)
-        if self.plate and plate is None:
-            raise ValueError("fusion with plate=True needs plate= [B, 3, H, W] (background_plate)")
         parts = [warped, warped_mask, contour, keep, keep_mask]
-        out = self.net(
-            _inputs(
-                parts,
-                self.colour,
-                garment_colour,
-                filled if self.fill else None,
-                plate if self.plate else None,
-            )
-        )
+        out = self.net(_inputs(parts, self.colour, garment_colour, filled if self.fill else None))
         src = _sources(out, warped_mask, self.fill, fill_cover)  # alpha: never outside the warped mask
         fused = compose(
             src["rendered"], src["alpha"], warped, warped_mask, keep, keep_mask, src.get("beta"), filled,
@@ -342,7 +311,6 @@ def build_fusion(
     keep: str = "warped_mask",
     kept_gate: float = 0.0,
     fill_ramp: float = 1.0,
-    plate: bool = False,
 ) -> nn.Module:
     """``kind``: ``trunk_compose`` (trunk map and background in and kept, learned garment composition),
     ``compose`` (learned composition mask, no trunk) or ``unet`` (direct encoder-decoder). ``colour``:
@@ -351,13 +319,9 @@ def build_fusion(
     which kept pixels give way to the garment (:func:`compose`'s ``rule``; ``trunk_compose`` only, the
     others keep nothing). A checkpoint from before the rule was stored builds with ``warped_mask``;
     ``kept_gate``: :class:`TrunkComposeFusion`'s (0, the soft gate, for checkpoints before commit 7f1610f);
-    ``fill_ramp``: its too (:func:`ramp`; 1, the soft fill gate, for checkpoints before commit fd737b2);
-    ``plate``: the background plate is an input too (:func:`background_plate`; ``trunk_compose`` only, the
-    only kind that keeps the photo's background)."""
-    if plate and kind != "trunk_compose":
-        raise ValueError(f"fusion {kind} keeps no background, so it takes no background plate (plate=False)")
+    ``fill_ramp``: its too (:func:`ramp`; 1, the soft fill gate, for checkpoints before commit fd737b2)."""
     if kind == "trunk_compose":
-        return TrunkComposeFusion(base_channels, depth, colour, fill, keep, kept_gate, fill_ramp, plate)
+        return TrunkComposeFusion(base_channels, depth, colour, fill, keep, kept_gate, fill_ramp)
     if kind == "compose":
         return ComposeFusion(base_channels, depth, colour, fill)
     if kind == "unet":

@@ -15,7 +15,6 @@ from torch import nn
 from tryon.geometry import erode, grid_into_mask
 from tryon.geometry import warp as warp_image
 from tryon.nets.contour import ContourGenerator
-from tryon.nets.fusion import background_plate
 from tryon.nets.text_mlp import TextMLP
 
 
@@ -27,16 +26,14 @@ class TryOnNet(nn.Module):
     regions the ``trunk_compose`` fusion keeps, :func:`tryon.data.labels.keep_mask`; protect_mask=
     [B,1,H,W]: where the garment never lands, taken off the warped mask the fusion sees,
     :func:`tryon.data.labels.protect_mask`; pose= [B,P,H,W]: the pose map, read by a contour generator
-    built with ``pose_channels``, :func:`tryon.data.pose.pose_map`; background= [B,1,H,W] in {0, 1}: the
-    photo's kept background, :func:`tryon.data.preprocess.kept_background`, read by a fusion built with
-    ``plate``, which sees it extended behind the person, :func:`tryon.nets.fusion.background_plate`) -> dict:
+    built with ``pose_channels``, :func:`tryon.data.pose.pose_map`) -> dict:
 
     - ``body_map`` [B,1,H,W]: the body feature map from the text,
     - ``contour`` [B,3,H,W]: the generated model contour image (in [-1,1]),
     - ``grid`` [B,2,H,W]: for every person pixel its (x, y) in the garment, normalised [-1,1]
       (align_corners=False, x first); ``warped`` [B,3,H,W] and ``warped_mask`` [B,1,H,W],
     - ``tryon`` [B,3,H,W]: the predicted try-on image; fusion-specific extras (``alpha``, ...); with a
-      fill fusion also ``filled`` and ``fill_cover`` (:func:`fill_source`); with a plate fusion ``plate``.
+      fill fusion also ``filled`` and ``fill_cover`` (:func:`fill_source`).
 
     The fusion also gets the flat garment's mean colour inside ``garment_mask`` (``garment_colour``
     [B,3,1,1]; 0 for an empty mask), which it reads when built with ``colour=True``.
@@ -70,7 +67,6 @@ class TryOnNet(nn.Module):
         keep_mask: torch.Tensor | None = None,
         protect_mask: torch.Tensor | None = None,
         pose: torch.Tensor | None = None,
-        background: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         if zero_text:
             code = torch.zeros_like(code)
@@ -87,10 +83,6 @@ class TryOnNet(nn.Module):
         ) / m  # [B, 3, 1, 1] mean garment colour
         use_fill = getattr(self.fusion, "fill", False)  # a fusion without the attribute takes no fill
         fill = fill_source(warp["grid"], garment, garment_mask, protect_mask) if use_fill else {}
-        if getattr(self.fusion, "plate", False):
-            if background is None or keep is None:
-                raise ValueError("a fusion with plate=True needs keep= and background= (kept_background)")
-            fill["plate"] = background_plate(keep, background)
         fused = self.fusion(
             warp["warped"],
             placed,

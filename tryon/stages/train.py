@@ -189,24 +189,14 @@ def continued_model(params: Params, root: Path):
     note = f"init_checkpoint: {path} (step {ck.get('step', '?')}), its vocabulary; no synthetic phase"
     want = POSE_CHANNELS if params.contour.pose else 0
     have = arch["contour_gen"].get("pose_channels", 0)
-    added = []
     if want != have:
         if have > want:
             raise ValueError(f"{path}: the model reads a pose map, 03_contour.pose is false")
         arch = {**arch, "contour_gen": {**arch["contour_gen"], "pose_channels": want}}
-        added.append("pose map")
-    plate = arch["fusion"].get("plate", False)
-    if plate != params.train.fusion_plate:
-        if plate:
-            raise ValueError(
-                f"{path}: the model's fusion reads a background plate, 05_train.fusion_plate is false"
-            )
-        arch = {**arch, "fusion": {**arch["fusion"], "plate": True}}
-        added.append("background plate")
     model = build_model(arch)
-    if added:
+    if want != have:
         state, widened = widen_inputs(state, model)
-        note += f"; {' and '.join(added)} input added ({len(widened)} weights widened with zero columns)"
+        note += f"; pose map input added ({len(widened)} weights widened with zero columns)"
     model.load_state_dict(state)
     vocab = Vocabulary.from_dict(ck["vocab"])
     return model, arch, vocab, [note]

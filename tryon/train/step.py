@@ -15,7 +15,6 @@ import torch
 
 from tryon.config import Params
 from tryon.data.labels import ARMS, CIHP
-from tryon.data.preprocess import kept_background
 from tryon.losses import Criterion, flow_loss, rec_loss, resize_for_vgg, style_loss, warp_loss
 from tryon.nets.model import TryOnNet
 
@@ -96,11 +95,6 @@ def _cut(d: dict, idx: torch.Tensor) -> dict:
     return {k: v[idx] if isinstance(v, torch.Tensor) and v.dim() > 0 else v for k, v in d.items()}
 
 
-def _background(b: dict) -> torch.Tensor:
-    """The kept background of a batch (:func:`tryon.data.preprocess.kept_background`), for a plate fusion."""
-    return kept_background(b["parse"], b["keep_mask"], b["pad"], b["orig_size"])
-
-
 def forward_batch(model: TryOnNet, b: dict, garment: dict | None = None, **kw) -> dict[str, torch.Tensor]:
     """The try-on network on a collated batch of the data contract: its text code, trunk map, kept and
     protected regions, and the flat garment of ``garment`` (another batch: unpaired try-on) or of
@@ -108,8 +102,7 @@ def forward_batch(model: TryOnNet, b: dict, garment: dict | None = None, **kw) -
     g = b if garment is None else garment
     return model(
         b["code"], b["trunk"], g["garment"], g["garment_mask"],
-        keep=b["keep"], keep_mask=b["keep_mask"], protect_mask=b["protect_mask"], pose=b.get("pose"),
-        background=_background(b) if getattr(model.fusion, "plate", False) else None, **kw,
+        keep=b["keep"], keep_mask=b["keep_mask"], protect_mask=b["protect_mask"], pose=b.get("pose"), **kw,
     )  # fmt: skip
 
 
