@@ -227,27 +227,3 @@ def test_at_the_photo_size_a_decided_fill_gate_shows_the_texture_whole_or_the_pa
     assert (np.abs(_to_rgb(soft["tryon"])[missed].astype(int) - mix).max(axis=1) <= 1.5).all()
     fill_weight = decided["sources"][2][torch.from_numpy(missed)]
     assert torch.equal(fill_weight, torch.full_like(fill_weight, float(fill_gate > 0.5)))
-
-
-def test_a_fusion_shown_the_warped_garment_on_its_mask_ignores_the_garment_photo_around_it():
-    """``05_train.fusion_warped_on_mask``: the U-Net sees the warped garment on the warped mask only, so the
-    garment photo's background that the warp drags along beside the garment (white on VITON's and most shop
-    photos) changes nothing; without it, it does. Other fusion kinds refuse the switch."""
-    torch.manual_seed(0)
-    b, s = 2, 16
-    mask = torch.zeros(b, 1, s, s)
-    mask[..., 4:12, 5:11] = 1
-    warped = torch.rand(b, 3, s, s) * 2 - 1
-    white = torch.where(mask > 0, warped, torch.ones_like(warped))  # the shop photo's white around it
-    kw = dict(keep=torch.rand(b, 3, s, s) * 2 - 1, keep_mask=(torch.rand(b, 1, s, s) > 0.5).float(),
-              garment_colour=torch.rand(b, 3, 1, 1))  # fmt: skip
-    contour = torch.rand(b, 3, s, s) * 2 - 1
-    for on in (True, False):
-        f = TrunkComposeFusion(8, 2, colour=True, keep="garment", warped_on_mask=on).eval()
-        with torch.no_grad():
-            a, c = f(warped, mask, contour, **kw), f(white, mask, contour, **kw)
-        same = all(torch.equal(a[k], c[k]) for k in ("tryon", "rendered", "gate"))
-        assert same is on
-    assert build_fusion("trunk_compose", warped_on_mask=True).warped_on_mask
-    with pytest.raises(ValueError, match="fusion compose: warped_on_mask applies to trunk_compose only"):
-        build_fusion("compose", warped_on_mask=True)

@@ -364,26 +364,3 @@ def test_init_checkpoint_gains_the_pose_map_input(tmp_path):
     unposed = dataclasses.replace(_params(init_checkpoint="posed.pt"), contour=plain.contour)
     with pytest.raises(ValueError, match="posed.pt: the model reads a pose map, 03_contour.pose is false"):
         train_stage.continued_model(unposed, tmp_path)
-
-
-def test_init_checkpoint_takes_the_fusion_input_switch_from_the_params(tmp_path):
-    """``05_train.fusion_warped_on_mask`` changes what the fusion is shown, not its weights: a model.pt trained
-    without it goes on with it (the note says so) and loads its weights unchanged."""
-    from tryon.nets.build import architecture, build_model
-    from tryon.text import Vocabulary
-
-    p = _params()
-    vocab = Vocabulary.build(["height 165cm, weight 50kg, pear"])
-    arch = architecture(p, vocab.code_dim)
-    assert arch["fusion"]["warped_on_mask"] is False
-    old = build_model(arch).state_dict()
-    torch.save({"model": old, "architecture": arch, "vocab": vocab.to_dict(), "image_size": p.base.image_size},
-               tmp_path / "plain.pt")  # fmt: skip
-    model, new_arch, _, notes = train_stage.continued_model(
-        _params(init_checkpoint="plain.pt", fusion_warped_on_mask=True), tmp_path
-    )
-    assert new_arch["fusion"]["warped_on_mask"] is True and model.fusion.warped_on_mask
-    assert notes[0].endswith("; fusion_warped_on_mask now true")
-    assert all(torch.equal(v, old[k]) for k, v in model.state_dict().items())
-    _, same_arch, _, same_notes = train_stage.continued_model(_params(init_checkpoint="plain.pt"), tmp_path)
-    assert same_arch == arch and "fusion_warped_on_mask" not in same_notes[0]

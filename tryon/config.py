@@ -237,10 +237,6 @@ class TrainConfig:
         le=1.0,
         doc="photo-size try-on: the fill gate's ramp width about 0.5 (1 = soft, as trained; 0 = decided)",
     )
-    fusion_warped_on_mask: bool = _f(
-        False,
-        doc="the fusion U-Net sees the warped garment on its mask only, not the garment photo's background",
-    )
     style_mode: Literal["feature", "gram"] = _f("feature")
     vgg_weights: str = _f("", doc="path to a torchvision VGG19 state dict; '' = fixed random VGG")
     vgg_size: int = _f(

@@ -264,7 +264,6 @@ class TrunkComposeFusion(nn.Module):
         keep: str = "warped_mask",
         kept_gate: float = 0.0,
         fill_ramp: float = 1.0,
-        warped_on_mask: bool = False,
     ):
         super().__init__()
         if keep not in KEEP_RULES:
@@ -272,7 +271,7 @@ class TrunkComposeFusion(nn.Module):
         check_kept_gate(kept_gate)
         check_fill_ramp(fill_ramp)
         self.colour, self.fill, self.keep, self.kept_gate = colour, fill, keep, kept_gate
-        self.fill_ramp, self.warped_on_mask = fill_ramp, warped_on_mask
+        self.fill_ramp = fill_ramp
         self.net = _UNet(3 + 1 + 3 + 3 + 1 + 3 * colour + 3 * fill, 4 + fill, base_channels, depth)
 
     def forward(
@@ -289,8 +288,7 @@ class TrunkComposeFusion(nn.Module):
         if keep is None or keep_mask is None:
             raise ValueError("fusion trunk_compose needs the kept photo and its mask (keep=, keep_mask=)")
         _check_fill(self.fill, filled, fill_cover)
-        shown = warped * warped_mask if self.warped_on_mask else warped  # not the garment photo's background
-        parts = [shown, warped_mask, contour, keep, keep_mask]
+        parts = [warped, warped_mask, contour, keep, keep_mask]
         out = self.net(_inputs(parts, self.colour, garment_colour, filled if self.fill else None))
         src = _sources(out, warped_mask, self.fill, fill_cover)  # alpha: never outside the warped mask
         fused = compose(
@@ -313,7 +311,6 @@ def build_fusion(
     keep: str = "warped_mask",
     kept_gate: float = 0.0,
     fill_ramp: float = 1.0,
-    warped_on_mask: bool = False,
 ) -> nn.Module:
     """``kind``: ``trunk_compose`` (trunk map and background in and kept, learned garment composition),
     ``compose`` (learned composition mask, no trunk) or ``unet`` (direct encoder-decoder). ``colour``:
@@ -322,16 +319,9 @@ def build_fusion(
     which kept pixels give way to the garment (:func:`compose`'s ``rule``; ``trunk_compose`` only, the
     others keep nothing). A checkpoint from before the rule was stored builds with ``warped_mask``;
     ``kept_gate``: :class:`TrunkComposeFusion`'s (0, the soft gate, for checkpoints before commit 7f1610f);
-    ``fill_ramp``: its too (:func:`ramp`; 1, the soft fill gate, for checkpoints before commit fd737b2);
-    ``warped_on_mask``: its U-Net sees the warped garment on the warped mask only (0, mid grey, elsewhere)
-    instead of the garment photo warped whole, whose white background hugs the garment (``trunk_compose``
-    only; False for checkpoints before it)."""
-    if warped_on_mask and kind != "trunk_compose":
-        raise ValueError(f"fusion {kind}: warped_on_mask applies to trunk_compose only")
+    ``fill_ramp``: its too (:func:`ramp`; 1, the soft fill gate, for checkpoints before commit fd737b2)."""
     if kind == "trunk_compose":
-        return TrunkComposeFusion(
-            base_channels, depth, colour, fill, keep, kept_gate, fill_ramp, warped_on_mask
-        )
+        return TrunkComposeFusion(base_channels, depth, colour, fill, keep, kept_gate, fill_ramp)
     if kind == "compose":
         return ComposeFusion(base_channels, depth, colour, fill)
     if kind == "unet":

@@ -193,10 +193,6 @@ def continued_model(params: Params, root: Path):
         if have > want:
             raise ValueError(f"{path}: the model reads a pose map, 03_contour.pose is false")
         arch = {**arch, "contour_gen": {**arch["contour_gen"], "pose_channels": want}}
-    on_mask = params.train.fusion_warped_on_mask
-    if arch["fusion"].get("warped_on_mask", False) != on_mask:  # what the fusion is shown; no weight changes
-        arch = {**arch, "fusion": {**arch["fusion"], "warped_on_mask": on_mask}}
-        note += f"; fusion_warped_on_mask now {str(on_mask).lower()}"
     model = build_model(arch)
     if want != have:
         state, widened = widen_inputs(state, model)
