@@ -394,3 +394,46 @@ def test_init_checkpoint_gains_a_grid_refinement(tmp_path):
         ValueError, match="refined.pt: the warp has a refinement CNN of width 8, 04_warp.refine is 0"
     ):
         train_stage.continued_model(_params(init_checkpoint="refined.pt"), tmp_path)
+
+
+def test_widened_fusion_computes_the_same_function_and_init_checkpoint_widens_it(tmp_path):
+    """``05_train.fusion_channels`` above a model.pt's: its fusion U-Net is widened channel by channel
+    (Net2Wider): without noise exactly the same outputs, with the default 1% noise nearly; a width that is
+    not a multiple is one line naming the file."""
+    from tryon.nets.build import architecture, build_model
+    from tryon.nets.fusion import _UNet, widen_unet_state
+    from tryon.text import Vocabulary
+
+    torch.manual_seed(0)
+    narrow = _UNet(20, 5, 8, 3)
+    for m in narrow.modules():  # non-trivial norms, so that a wrong channel order shows
+        if isinstance(m, torch.nn.InstanceNorm2d):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.3, 0.3)
+    wide = _UNet(20, 5, 16, 3)
+    x = torch.randn(2, 20, 32, 32)
+    wide.load_state_dict(widen_unet_state(narrow.state_dict(), 8, 16, noise=0.0))
+    assert torch.allclose(wide(x), narrow(x), atol=1e-5)
+    wide.load_state_dict(widen_unet_state(narrow.state_dict(), 8, 16))
+    assert 0 < (wide(x) - narrow(x)).abs().max() < 0.2
+    with pytest.raises(ValueError, match="fusion width: 12 is not a multiple of 8"):
+        widen_unet_state(narrow.state_dict(), 8, 12)
+
+    p = _params()
+    vocab = Vocabulary.build(["height 165cm, weight 50kg, pear"])
+    arch = architecture(p, vocab.code_dim)
+    old = build_model(arch).state_dict()
+    torch.save({"model": old, "architecture": arch, "vocab": vocab.to_dict(), "image_size": p.base.image_size},
+               tmp_path / "narrow.pt")  # fmt: skip
+    w = p.train.fusion_channels
+    wider = _params(init_checkpoint="narrow.pt", fusion_channels=2 * w)
+    model, new_arch, _, notes = train_stage.continued_model(wider, tmp_path)
+    assert new_arch["fusion"]["base_channels"] == 2 * w and model.fusion.net.stem[0].out_channels == 2 * w
+    assert notes[0].endswith(f"fusion widened {w} -> {2 * w} channels (each channel repeated, 1% noise)")
+    state = model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in old.items() if not k.startswith("fusion.net."))
+    odd = _params(init_checkpoint="narrow.pt", fusion_channels=w + 1)
+    with pytest.raises(
+        ValueError, match=f"narrow.pt: its fusion's first width is {w}; 05_train.fusion_channels"
+    ):
+        train_stage.continued_model(odd, tmp_path)
