@@ -298,46 +298,6 @@ class TrunkComposeFusion(nn.Module):
         return {**fused, **src}
 
 
-def widen_unet_state(state: dict, old: int, new: int, noise: float = 0.01, seed: int = 0) -> dict:
-    """A :class:`_UNet` state dict (keys relative to the U-Net) of first width ``old`` as one of first
-    width ``new`` (a multiple of ``old``) computing the same function (Net2Wider): every channel of every
-    level is repeated ``new // old`` times, the weights reading repeated channels divided by the repeat
-    count. ``noise`` (relative to each weight tensor's std; seeded) breaks the copies' symmetry, which
-    training could not break otherwise; ``noise=0`` gives exactly the same outputs."""
-    if new % old or new < old:
-        raise ValueError(f"fusion width: {new} is not a multiple of {old}")
-    k = new // old
-    g = torch.Generator().manual_seed(seed)
-    depth = sum(1 for key in state if key.startswith("down.") and key.endswith(".0.weight"))
-    widths = [old * 2**i for i in range(depth + 1)]
-
-    def rep(n: int) -> torch.Tensor:  # new channel -> old channel, for a widened level of n old channels
-        return torch.arange(n).repeat(k)
-
-    def conv(prefix: str, w_in: torch.Tensor, split: int, w_out: torch.Tensor | None) -> dict:
-        w, b = state[f"{prefix}.weight"], state[f"{prefix}.bias"]
-        out_idx = torch.arange(w.shape[0]) if w_out is None else w_out
-        nw = w[out_idx][:, w_in] / split
-        if noise:
-            nw = nw + noise * w.std() * torch.randn(nw.shape, generator=g) / split
-        return {f"{prefix}.weight": nw, f"{prefix}.bias": b[out_idx].clone()}
-
-    def norm(prefix: str, idx: torch.Tensor) -> dict:
-        return {f"{prefix}.{n}": state[f"{prefix}.{n}"][idx].clone() for n in ("weight", "bias")}
-
-    in_ch = state["stem.0.weight"].shape[1]
-    out = conv("stem.0", torch.arange(in_ch), 1, rep(widths[0])) | norm("stem.1", rep(widths[0]))
-    for i in range(depth):
-        out |= conv(f"down.{i}.0", rep(widths[i]), k, rep(widths[i + 1])) | norm(
-            f"down.{i}.1", rep(widths[i + 1])
-        )
-    for j, i in enumerate(reversed(range(depth))):  # input: cat(upsampled level i + 1, skip of level i)
-        cat = torch.cat([rep(widths[i + 1]), widths[i + 1] + rep(widths[i])])
-        out |= conv(f"up.{j}.0", cat, k, rep(widths[i])) | norm(f"up.{j}.1", rep(widths[i]))
-    out |= conv("head", rep(widths[0]), k, None)
-    return out
-
-
 #: the fusion kinds (``05_train.fusion``)
 KINDS = ("trunk_compose", "compose", "unet")
 

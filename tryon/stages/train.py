@@ -200,22 +200,7 @@ def continued_model(params: Params, root: Path):
                 f"{path}: the warp has a refinement CNN of width {had}, 04_warp.refine is {refine}"
             )
         arch = {**arch, "warp_net": {**arch["warp_net"], "refine": refine}}
-    width, had_width = params.train.fusion_channels, arch["fusion"]["base_channels"]
-    if width != had_width:
-        if width < had_width or width % had_width:
-            raise ValueError(
-                f"{path}: its fusion's first width is {had_width}; 05_train.fusion_channels {width} is not a multiple"
-            )
-        arch = {**arch, "fusion": {**arch["fusion"], "base_channels": width}}
     model = build_model(arch)
-    if width != had_width:  # the same function, each channel repeated (Net2Wider), a little noise added
-        from tryon.nets.fusion import widen_unet_state
-
-        unet = {k[len("fusion.net.") :]: v for k, v in state.items() if k.startswith("fusion.net.")}
-        wide = widen_unet_state(unet, had_width, width, seed=params.base.seed)
-        state = {k: v for k, v in state.items() if not k.startswith("fusion.net.")}
-        state |= {f"fusion.net.{k}": v for k, v in wide.items()}
-        note += f"; fusion widened {had_width} -> {width} channels (each channel repeated, 1% noise)"
     if want != have:
         state, widened = widen_inputs(state, model)
         note += f"; pose map input added ({len(widened)} weights widened with zero columns)"
