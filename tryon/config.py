@@ -192,9 +192,6 @@ class TrainConfig:
         1.0, ge=0, doc="pixel L1 of the contour to the GT contour image (departure, as in 03)"
     )
     lambda_smooth: float = _f(0.1, ge=0, doc="flow smoothness on real pairs (no GT flow; departure)")
-    lambda_warp_l1: float = _f(
-        0.0, ge=0, doc="pixel L1 of the warped garment to the worn one inside its mask (departure); 0 = off"
-    )
     real_steps: int = _f(600, ge=0, doc="steps of the real / mixed phase after the synthetic one")
     real_fraction: float = _f(0.25, gt=0, le=1, doc="real share of each batch in that phase")
     real_lr: float = _f(5e-4, gt=0, doc="learning rate of that phase (cosine-annealed to 0)")

@@ -3,10 +3,8 @@
 loss = λ0 L_style + λ1 L_warp + λ2 L_rec, plus three terms the method does not have (departures,
 stated in the stage-05 report): ``flow`` (L1 of the predicted grid to the synthetic ground-truth
 grid; FINDINGS.md: the matcher does not learn without it), ``contour_l1`` (pixel L1 of the generated
-contour to the contour target), ``smooth`` (a flow smoothness prior on real pairs, which have no
-ground-truth flow) and ``warp_l1`` (pixel L1 of the warped garment to the worn garment inside the worn
-garment's mask, at the working size: L_warp's VGG term sees images resized to ``vgg_size``, too coarse to
-align a print). L_warp is its two named terms
+contour to the contour target) and ``smooth`` (a flow smoothness prior on real pairs, which have no
+ground-truth flow). L_warp is its two named terms
 (``warp_vgg``, ``warp_mask``), both weighted by λ1. :func:`make_step_fn` returns the
 ``step_fn(model, batch)`` that :func:`tryon.train.loop.fit` calls.
 """
@@ -59,16 +57,7 @@ def _terms(out: dict, b: dict, weights: dict, vgg, style_mode: str, vgg_size: in
         "rec": rec_loss(out["tryon"], b["person"]),
         "flow": flow_loss(out["grid"], b["gt_grid"], b["flow_valid"]),
         "smooth": smoothness(out["grid"]) if real and weights["smooth"] > 0 else zero,
-    } | (
-        {}  # weights written before the term existed do not name it
-        if "warp_l1" not in weights
-        else {
-            "warp_l1": ((out["warped"] - b["person"]).abs() * worn_mask).sum()
-            / (3 * worn_mask.sum()).clamp(min=1.0)
-            if weights["warp_l1"] > 0
-            else zero
-        }
-    )
+    }
 
 
 def drop_skin(b: dict, p: float) -> dict:
@@ -172,7 +161,6 @@ def loss_weights(params: Params, real_phase: bool = False) -> dict[str, float]:
         "flow": t.lambda_flow,
         "contour_l1": t.lambda_contour,
         "smooth": t.lambda_smooth,
-        "warp_l1": t.lambda_warp_l1,
     }
 
 
