@@ -364,33 +364,3 @@ def test_init_checkpoint_gains_the_pose_map_input(tmp_path):
     unposed = dataclasses.replace(_params(init_checkpoint="posed.pt"), contour=plain.contour)
     with pytest.raises(ValueError, match="posed.pt: the model reads a pose map, 03_contour.pose is false"):
         train_stage.continued_model(unposed, tmp_path)
-
-
-def test_init_checkpoint_gains_a_grid_refinement(tmp_path):
-    """``04_warp.refine`` on a model.pt trained without it: the refinement CNN is added with a zero last
-    layer (every other weight the checkpoint's, the note says so); a refined model with refine 0 is one
-    line naming the file."""
-    from tryon.nets.build import architecture, build_model
-    from tryon.text import Vocabulary
-
-    p = _params()
-    vocab = Vocabulary.build(["height 165cm, weight 50kg, pear"])
-    arch = architecture(p, vocab.code_dim)
-    old = build_model(arch).state_dict()
-    torch.save({"model": old, "architecture": arch, "vocab": vocab.to_dict(), "image_size": p.base.image_size},
-               tmp_path / "plain.pt")  # fmt: skip
-    refined = dataclasses.replace(
-        _params(init_checkpoint="plain.pt"), warp=dataclasses.replace(p.warp, refine=8)
-    )
-    model, new_arch, _, notes = train_stage.continued_model(refined, tmp_path)
-    assert new_arch["warp_net"]["refine"] == 8 and arch["warp_net"]["refine"] == 0
-    assert notes[0].endswith("grid refinement CNN added (width 8, zero residual at the start)")
-    state = model.state_dict()
-    assert all(torch.equal(state[k], v) for k, v in old.items())
-    assert not state["warp_net.refiner.head.weight"].any() and not state["warp_net.refiner.head.bias"].any()
-    torch.save({"model": state, "architecture": new_arch, "vocab": vocab.to_dict(),
-                "image_size": p.base.image_size}, tmp_path / "refined.pt")  # fmt: skip
-    with pytest.raises(
-        ValueError, match="refined.pt: the warp has a refinement CNN of width 8, 04_warp.refine is 0"
-    ):
-        train_stage.continued_model(_params(init_checkpoint="refined.pt"), tmp_path)

@@ -150,9 +150,6 @@ class WarpConfig:
     upsample: Literal["bilinear", "convex"] = _f(
         "convex", doc="low-res grid -> full res (convex = learned, RAFT)"
     )
-    refine: int = _f(
-        0, ge=0, doc="width of a CNN adding a residual to the full-res grid (zero-initialised); 0 = none"
-    )
     contour_source: Literal["generated", "ground_truth", "trunk"] = _f(
         "ground_truth", doc="person side of the warp in training: GT or stage-03 contour, or the trunk map"
     )

@@ -60,7 +60,6 @@ def warp_architecture(cfg: WarpConfig) -> dict:
         base_channels=cfg.base_channels,
         temperature=cfg.temperature,
         upsample=cfg.upsample,
-        refine=cfg.refine,
     )
 
 

@@ -6,10 +6,6 @@ contour image, garment (+ mask) --two-stream CNN--> second feature maps (1/strid
     --upsample the grid (its displacement) to full resolution--> grid [B, 2, H, W]
       (bilinear, or learned convex combinations of the 3x3 neighbouring cells as in RAFT/GMFlow,
       whose weights come from T1: lets the garment boundary fall inside a 1/stride cell)
-    [--with ``refine``: a small CNN at full resolution reads the contour, the warped garment and mask and
-      the grid's displacement and adds a residual to the grid (its last layer zero-initialised, so a
-      network built with it starts as the same warp: a departure, local alignment that the 1/stride
-      matching cannot express)]
     --grid_sample of the full-resolution garment and mask--> warped garment, warped mask.
 
 Grids are normalised garment coordinates, x first, ``align_corners=False`` (:mod:`tryon.geometry`).
@@ -22,7 +18,7 @@ from typing import Any, Literal
 import torch
 import torch.nn as nn
 
-from tryon.geometry import convex_upsample_grid, identity_grid, upsample_grid, warp
+from tryon.geometry import convex_upsample_grid, upsample_grid, warp
 from tryon.matching import MODES, MatchingMode, global_matching
 from tryon.nets.features import TwoStreamFeatures
 from tryon.nets.transformer import FeatureTransformer
@@ -41,7 +37,6 @@ class WarpNet(nn.Module):
         temperature: divides the correlation before the softmax (fixed; the learnt LayerNorm gains set
             the effective sharpness).
         upsample: ``"bilinear"`` (of the displacement) or ``"convex"`` (learned, see module docstring).
-        refine: first width of the residual refinement CNN (:class:`GridRefiner`); 0 = none.
     """
 
     def __init__(
@@ -54,7 +49,6 @@ class WarpNet(nn.Module):
         base_channels: int = 32,
         temperature: float = 1.0,
         upsample: Literal["bilinear", "convex"] = "bilinear",
-        refine: int = 0,
     ):
         super().__init__()
         if matching not in MODES:
@@ -73,9 +67,6 @@ class WarpNet(nn.Module):
                 nn.ReLU(inplace=True),
                 nn.Conv2d(2 * d_model, 9 * feature_stride**2, 1),
             )  # [B, C, h, w] -> [B, 9 * s * s, h, w] logits
-        self.refine = refine
-        if refine:
-            self.refiner = GridRefiner(refine)
 
     def encode(self, contour: torch.Tensor, garment: torch.Tensor, garment_mask: torch.Tensor) -> dict:
         """First feature maps: ``{"contour": T1 [B, C, H/s, W/s], "garment": C1 [B, C, H/s, W/s]}``."""
@@ -131,8 +122,6 @@ class WarpNet(nn.Module):
             grid = convex_upsample_grid(grid_low, logits, self.feature_stride)  # [B, 2, H, W]
         else:
             grid = upsample_grid(grid_low, tuple(contour.shape[-2:]))  # [B, 2, H, W]
-        if self.refine:
-            grid = grid + self.refiner(contour, warp(garment, grid), warp(garment_mask, grid), grid)
         out = {
             "grid": grid,
             "grid_lowres": grid_low,
@@ -144,38 +133,6 @@ class WarpNet(nn.Module):
         if return_matrix:
             out["matrix"] = match["matrix"]  # [B, h*w, h*w]
         return out
-
-
-class GridRefiner(nn.Module):
-    """A residual for the sampling grid at full resolution: an encoder-decoder (two stride-2 levels, one
-    skip) reads the contour image, the garment warped by the grid and its mask, and the grid's
-    displacement from the identity (9 channels), and returns ``MAX_SHIFT * tanh(.)`` [B, 2, H, W] in
-    normalised garment coordinates. The last layer starts at zero: the residual starts at 0."""
-
-    #: the largest residual, in normalised coordinates (0.1 = 5% of the garment square's side)
-    MAX_SHIFT = 0.1
-
-    def __init__(self, width: int = 16):
-        super().__init__()
-
-        def block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.2, inplace=True))
-
-        self.stem = block(9, width)
-        self.down = nn.Sequential(block(width, 2 * width, 2), block(2 * width, 2 * width, 2))
-        self.mid = block(2 * width, 2 * width)
-        self.up = block(2 * width + width, width)
-        self.head = nn.Conv2d(width, 2, 3, padding=1)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
-
-    def forward(self, contour, warped, warped_mask, grid) -> torch.Tensor:
-        b, _, h, w = grid.shape
-        disp = grid - identity_grid(b, h, w, device=grid.device, dtype=grid.dtype)
-        x = self.stem(torch.cat([contour, warped, warped_mask, disp], dim=1))
-        y = self.mid(self.down(x))
-        y = nn.functional.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
-        return self.MAX_SHIFT * torch.tanh(self.head(self.up(torch.cat([y, x], dim=1))))
 
 
 def build_warp_net(**kwargs: Any) -> WarpNet:

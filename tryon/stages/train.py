@@ -193,21 +193,10 @@ def continued_model(params: Params, root: Path):
         if have > want:
             raise ValueError(f"{path}: the model reads a pose map, 03_contour.pose is false")
         arch = {**arch, "contour_gen": {**arch["contour_gen"], "pose_channels": want}}
-    refine, had = params.warp.refine, arch["warp_net"].get("refine", 0)
-    if refine != had:
-        if had:
-            raise ValueError(
-                f"{path}: the warp has a refinement CNN of width {had}, 04_warp.refine is {refine}"
-            )
-        arch = {**arch, "warp_net": {**arch["warp_net"], "refine": refine}}
     model = build_model(arch)
     if want != have:
         state, widened = widen_inputs(state, model)
         note += f"; pose map input added ({len(widened)} weights widened with zero columns)"
-    if refine != had:  # the refinement's last layer is zero: the same warp to start with
-        fresh = {k: v for k, v in model.state_dict().items() if k.startswith("warp_net.refiner.")}
-        state = {**state, **fresh}
-        note += f"; grid refinement CNN added (width {refine}, zero residual at the start)"
     model.load_state_dict(state)
     vocab = Vocabulary.from_dict(ck["vocab"])
     return model, arch, vocab, [note]
