@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tryon.data.labels import CIHP
 from tryon.eval import headroom as H
@@ -73,3 +74,43 @@ def test_the_table_prints_the_benchmarks_figures_in_order():
     result = {"rows": {"network": dict.fromkeys(H.FIGURES, 0.5)}}
     first = H.table(result).splitlines()[0]
     assert first == "| row | " + " | ".join(H.FIGURES) + " |"
+
+
+@pytest.mark.shared
+def test_the_shipped_model_row_is_the_benchmarks_figure_and_a_perfect_painter_scores_higher(tmp_path):
+    """On a small VITON tree (links to a few real files of ``../shared``, nothing copied): the ``network``
+    row is exactly what :func:`tryon.eval.viton.benchmark` scores for the same dev persons, the photo
+    seen at the working size in every pixel the network makes scores higher, and the photo row is the
+    benchmark's figure of the photo seen at that size."""
+    from tryon import paths
+    from tryon.data import real
+    from tryon.eval import viton as V
+
+    src = paths.SHARED_VITON
+    ids = {"train": ["000003", "000004", "000005", "000006"], "test": ["000001", "000010"]}
+    if not all((src / s / "image" / f"{i}_0.jpg").is_file() for s, got in ids.items() for i in got):
+        pytest.skip(f"no ../shared/data/viton: VITON not found at {paths.SHARED_VITON}")
+    root = tmp_path / "viton"
+    for split, got in ids.items():
+        for i in got:
+            for f in (f"image/{i}_0.jpg", f"image-parse/{i}_0.png", f"pose/{i}_0_keypoints.json",
+                      f"cloth/{i}_1.jpg", f"cloth-mask/{i}_1.jpg"):  # fmt: skip
+                dst = root / split / f
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.symlink_to((src / split / f).resolve())
+    (root / "train_pairs.txt").write_text("".join(f"{i}_0.jpg {i}_1.jpg\n" for i in ids["train"]))
+    (root / "test_pairs.txt").write_text("000001_0.jpg 000010_1.jpg\n000010_0.jpg 000001_1.jpg\n")
+    csv = tmp_path / "real_split.csv"
+    real.split_table(root, n_dev=2).to_csv(csv, index=False)
+    model = paths.ROOT / "models" / "model.pt"
+    got = H.measure(model, root, csv, split="dev", max_pairs=2)
+    bench, _ = V.benchmark(model, root, csv, max_pairs=2, n_gallery=0, split="dev")
+    assert got["n"] == bench["n_paired"] == 2
+    for f in H.FIGURES:
+        assert got["rows"]["network"][f] == pytest.approx(bench["paired"][f], abs=1e-9), f
+    rows = got["rows"]
+    assert (
+        rows["agnostic"]["ssim"] > rows["network"]["ssim"] and rows["agnostic"]["l1"] < rows["network"]["l1"]
+    )
+    assert rows["garment"]["garment_ssim"] > rows["network"]["garment_ssim"]
+    assert 0 < got["image_share"]["garment"] < got["image_share"]["agnostic"] < 1
