@@ -41,7 +41,8 @@ def test_vitonhd_samples_shape_without_pose_files(shared_samples):
     r = U.samples_shape({"model": paths.ROOT / "models" / "model.pt"}, paths.ROOT / "models" / "parser.pt",
                         shared_samples)  # fmt: skip
     assert r["n_pairs"] == 10 and r["n_skipped"] == 0
-    assert {"model", *U.BASELINES, "parser_floor", "old_garment"} == set(r["shape"])
+    methods = ("model", *U.BASELINES)
+    assert {*methods, "parser_floor", "old_garment", *(f"{n}{U.VS_OLD}" for n in methods)} == set(r["shape"])
     for name, row in r["shape"].items():
         assert row["sleeve_reach_n"] == 0 and math.isnan(row["sleeve_reach"]), name
         assert row["hem_n"] == 10 and 0 <= row["hem"] < 1, name
@@ -84,11 +85,15 @@ def test_shape_figures_with_a_parser_that_reads_the_truth(viton_pairs):
     assert all(p["outputs"]["model"].shape == p["person"].shape == (256, 192, 3) for p in pairs)
     parser = _TruthParser({id(p["person"]): p["parse"] for p in pairs})
     summary, rows = U.shape_figures(parser, pairs)
-    assert set(summary) == {"model", *U.BASELINES, "parser_floor", "old_garment"}
+    methods = ("model", *U.BASELINES)
+    assert set(summary) == {*methods, "parser_floor", "old_garment", *(f"{n}{U.VS_OLD}" for n in methods)}
     for q in U.SHAPE_FIGURES:
         assert summary["parser_floor"][q] == 0.0
-        for name in ("model", *U.BASELINES):
+        for name in methods:
             assert summary[name][q] == pytest.approx(summary["old_garment"][q], nan_ok=True)
+            # read as the old garment, every try-on has exactly the old garment's shape
+            v = summary[f"{name}{U.VS_OLD}"][q]
+            assert v == 0.0 or (math.isnan(v) and math.isnan(summary["old_garment"][q])), (name, q)
     # the pairs were chosen with different garments: some quantity tells the old garment from the new
     assert any(summary["old_garment"][q] > 0.05 for q in U.SHAPE_FIGURES)
     worst = U.worst({"pairs": pairs, "shape_rows": rows}, "model", n=2)
@@ -103,13 +108,17 @@ def test_tables_show_every_row_with_its_interval():
 
     row = {"n": 3, **{q: 0.1 for q in U.SHAPE_FIGURES}, **{f"{q}_ci95": [0.05, 0.2] for q in U.SHAPE_FIGURES}}
     m = {
-        "shape": {"model": row, "parser_floor": row},
+        "shape": {"model": row, "parser_floor": row, f"model{U.VS_OLD}": row},
         "realism_auc": {"model": {"auc": 0.7, "auc_ci95": [0.6, 0.8]}, "real_vs_real": {"auc": 0.5, "auc_ci95": [0.4, 0.6]}},
         "realism_auc_conditional": {"mismatch": {"auc": 0.9, "auc_ci95": [0.85, 0.95]}},
     }  # fmt: skip
     t = shape_table(m)
     assert t.loc["model", "sleeve_reach"] == "0.100 [0.050, 0.200]"
-    assert list(t.index) == ["model", "parser_floor (the real photo through the parser)"]
+    assert list(t.index) == [
+        "model",
+        "parser_floor (the real photo through the parser)",
+        "model against the old garment (near 0: the old outline kept)",
+    ]
     r = realism_table(m)
     assert r.loc["model", "AUC"] == "0.700 [0.600, 0.800]"
     assert (

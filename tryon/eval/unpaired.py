@@ -16,6 +16,10 @@ measured with ``A``'s pose; the figure is the mean absolute disagreement per qua
   garment's outline scores, parsed perfectly;
 * ``naive_paste`` (the new garment pasted into the old garment's box) and ``keep_trunk``, through the parser.
 
+And the other way round, ``<name>_vs_old`` for every method: its try-on's shape against ``A``'s **old**
+garment (true parse). A try-on that takes the new garment's shape scores about ``old_garment`` there; one
+that fills the old garment's outline scores near 0 (the person representation leaks the old outline).
+
 **Realism** (``realism_auc``): the classifier two-sample test of :mod:`tryon.eval.realism` between the real
 photos of the test persons and each method's unpaired try-ons (0.5 = the critic cannot tell them apart);
 ``real_vs_real`` (two halves of the real photos) calibrates it. The conditional form (``_conditional``)
@@ -38,6 +42,8 @@ import numpy as np
 SHAPE_FIGURES = ("sleeve_reach", "hem", "shoulder_cover", "torso_cover", "width")
 #: network-free try-ons scored beside the models (:mod:`tryon.eval.baselines`)
 BASELINES = ("naive_paste", "keep_trunk")
+#: suffix of the rows that read a try-on against the person's old garment (module docstring)
+VS_OLD = "_vs_old"
 #: try-ons shown per figure in the report (those it scores worst)
 N_WORST = 8
 
@@ -193,8 +199,9 @@ def shape_figures(parser, pairs: list[dict], fallback: bool = False) -> tuple[di
         for name, d in refs.items():
             rows.setdefault(name, []).append({"id": p["id"], **d})
         for name, lab in zip(names, parsed[1:], strict=True):
-            d = disagreement(garment_shape(lab, p["keypoints"], fallback), target)
-            rows.setdefault(name, []).append({"id": p["id"], **d, "parse": lab})
+            shape = garment_shape(lab, p["keypoints"], fallback)
+            rows.setdefault(name, []).append({"id": p["id"], **disagreement(shape, target), "parse": lab})
+            rows.setdefault(f"{name}{VS_OLD}", []).append({"id": p["id"], **disagreement(shape, truth_here)})
     return {n: _summary(r) for n, r in rows.items()}, rows
 
 

@@ -17,13 +17,16 @@ _ROW_NAMES = {
 
 def shape_table(m: dict) -> pd.DataFrame:
     """Mean absolute disagreement per quantity [bootstrap 95% interval], one row per method / reference."""
-    from tryon.eval.unpaired import SHAPE_FIGURES
+    from tryon.eval.unpaired import SHAPE_FIGURES, VS_OLD
 
     rows = {}
     for name in [n for n in _SHAPE_ROWS if n in m["shape"]] + [n for n in m["shape"] if n not in _SHAPE_ROWS]:
         r = m["shape"][name]
         keep = {k: v for k, v in r.items() if k.split("_ci95")[0] in SHAPE_FIGURES}
-        rows[_ROW_NAMES.get(name, name)] = {**with_ci(keep), "n": r["n"]}
+        label = _ROW_NAMES.get(name, name)
+        if name.endswith(VS_OLD):
+            label = f"{name[: -len(VS_OLD)]} against the old garment (near 0: the old outline kept)"
+        rows[label] = {**with_ci(keep), "n": r["n"]}
     return pd.DataFrame(rows).T
 
 
