@@ -79,9 +79,8 @@ def test_the_table_prints_the_benchmarks_figures_in_order():
 @pytest.mark.shared
 def test_the_shipped_model_row_is_the_benchmarks_figure_and_a_perfect_painter_scores_higher(tmp_path):
     """On a small VITON tree (links to a few real files of ``../shared``, nothing copied): the ``network``
-    row is exactly what :func:`tryon.eval.viton.benchmark` scores for the same dev persons, the photo
-    seen at the working size in every pixel the network makes scores higher, and the photo row is the
-    benchmark's figure of the photo seen at that size."""
+    row is exactly what :func:`tryon.eval.viton.benchmark` scores for the same dev persons, and the photo
+    seen at the working size in every pixel the network makes (or in the garment region) scores higher."""
     from tryon import paths
     from tryon.data import real
     from tryon.eval import viton as V
