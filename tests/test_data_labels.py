@@ -192,3 +192,72 @@ def test_cloth_masks_of_the_real_vitonhd_cloths_match_their_cloth_masks(shared_s
         ious[p.stem] = (gt & est).sum() / (gt | est).sum()
     assert len(ious) >= 10
     assert min(ious.values()) > 0.92, ious  # the white tee 00005_00 scored 0.124 with the distance alone
+
+
+#: the joints of the body of :func:`_in_top` (x = column, y = row)
+_JOINTS = {
+    "r_shoulder": (19.0, 18.0),
+    "l_shoulder": (41.0, 18.0),
+    "r_hip": (24.0, 46.0),
+    "l_hip": (36.0, 46.0),
+}
+
+
+def _in_top(top: str) -> np.ndarray:
+    """One body in a short narrow top over high trousers (wall beside it), or in a long wide tee."""
+    p = np.zeros((80, 60), np.uint8)
+    p[4:16, 24:36] = CIHP.FACE
+    p[16:22, 18:42] = CIHP.TORSO_SKIN
+    p[18:60, 10:16] = CIHP.RIGHT_ARM
+    p[18:60, 44:50] = CIHP.LEFT_ARM
+    if top == "short":
+        p[22:36, 20:40] = CIHP.UPPER_CLOTHES
+        p[36:78, 18:42] = CIHP.PANTS
+    else:
+        p[18:46, 16:44] = CIHP.UPPER_CLOTHES
+        p[18:30, 10:16] = p[18:30, 44:50] = CIHP.UPPER_CLOTHES
+        p[46:78, 18:42] = CIHP.PANTS
+    return p
+
+
+def test_agnostic_region_with_keypoints_hides_the_old_hem_and_width():
+    """Without keypoints the region is the old garment grown by a margin, so its hem and width show; with
+    the body's shoulders and hips the pose's torso takes them in and both tops give one region."""
+    short, long_ = _in_top("short"), _in_top("long")
+    old = labels.agnostic_region(short) != labels.agnostic_region(long_)
+    assert old[40:56].sum() > 40, "without keypoints the hem shows (the short top's region ends higher)"
+    a, b = (labels.agnostic_region(p, keypoints=_JOINTS) for p in (short, long_))
+    assert (a[:50] == b[:50]).all(), "with keypoints both tops give one region (the hands excepted)"
+    for p in (short, long_):
+        k = labels.keep_mask(p, keypoints=_JOINTS)
+        assert (k == ~labels.agnostic_region(p, keypoints=_JOINTS)).all()
+        assert not k[54, 15:46].any() and k[60:, 20:40].all(), "hidden below the hips, kept lower down"
+        assert not k[30, 13:47].any() and k[30, :5].all(), "wider than the body at the waist, wall beyond"
+        assert not labels.trunk_mask(p, keypoints=_JOINTS)[40:54, 16:44].any()
+        assert not labels.protect_mask(p, keypoints=_JOINTS)[46:54].any(), "a longer top may land there"
+        assert labels.keep_mask(p, keypoints=_JOINTS)[p == CIHP.FACE].all()
+
+
+@pytest.mark.parametrize("drop", ["l_shoulder", "hips"])
+def test_agnostic_region_without_shoulders_or_hips_is_the_old_garments(drop):
+    joints = {k: v for k, v in _JOINTS.items() if not (k == drop or (drop == "hips" and "hip" in k))}
+    p = _in_top("short")
+    assert labels.torso_region(p.shape, joints) is None
+    assert (labels.agnostic_region(p, keypoints=joints) == labels.agnostic_region(p)).all()
+    with_mid = {**joints, "mid_hip": (30.0, 46.0)} if drop == "hips" else joints
+    assert (labels.torso_region(p.shape, with_mid) is None) == (drop != "hips")
+
+
+def test_preprocess_person_draws_the_torso_in_the_working_frame():
+    """Keypoints in the photo's pixels reach the masks at the working size through the pad and resize."""
+    from tryon.data.pose import to_square
+
+    p = _in_top("short")
+    rgb = np.full((*p.shape, 3), 200, np.uint8)
+    out = preprocess.preprocess_person(rgb, p, 40, keypoints=_JOINTS)
+    lab = out["parse"].numpy()
+    here = {k: to_square(v, (60, 80), 40) for k, v in _JOINTS.items()}
+    assert (out["keep_mask"][0].numpy() > 0.5).tolist() == labels.keep_mask(lab, keypoints=here).tolist()
+    plain = preprocess.preprocess_person(rgb, p, 40)
+    assert out["keep_mask"].sum() < plain["keep_mask"].sum() - 20, "the torso hides more of the photo"
+    assert (out["trunk_mask"] <= plain["trunk_mask"]).all()

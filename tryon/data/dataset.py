@@ -69,18 +69,16 @@ class TryOnDataset(Dataset):
         """Body texts in dataset order (from the manifest, no images read)."""
         return [str(t) for t in self.table["text"]]
 
-    def _pose(self, row, s0: int, size: int) -> torch.Tensor:
-        """The body's pose map (:func:`tryon.data.pose.pose_map`), its joints re-drawn from the manifest's
-        seed and index; all zeros for a manifest without them."""
-        from tryon.data.pose import pose_map
+    def _keypoints(self, row, s0: int) -> dict | None:
+        """The body's joints in the rendered photo's pixels (``s0`` square), re-drawn from the manifest's
+        seed and index; None for a manifest without them."""
         from tryon.data.synthetic.sample import sample_keypoints
 
         if not {"seed", "index"} <= set(row.index):
-            return pose_map(None, (s0, s0), size)
+            return None
         # manifests written before the shape_jitter column had the text-tied 3% spread
         jitter = float(row["shape_jitter"]) if "shape_jitter" in row.index else 0.03
-        kp = sample_keypoints(int(row["seed"]), self.split, int(row["index"]), s0, jitter)
-        return pose_map(kp, (s0, s0), size)
+        return sample_keypoints(int(row["seed"]), self.split, int(row["index"]), s0, jitter)
 
     def _path(self, key: str, sid: str, ext: str = "png") -> Path:
         return self.dir / LAYOUT[key] / f"{sid}.{ext}"
@@ -108,10 +106,14 @@ class TryOnDataset(Dataset):
             gmask = preprocess.resize(gmask, size, "mask")
             parse = preprocess.resize(parse, size, "labels")
             valid = preprocess.resize(valid, size, "labels").astype(bool)
+        from tryon.data.pose import pose_map
+
         p = preprocess.rgb_to_tensor(person)
-        trunk, tmask = preprocess.trunk(p, parse)
+        kp = self._keypoints(row, s0)  # the body's pose map and torso (all zeros / none without them)
+        kp_here = preprocess.square_keypoints(kp, (s0, s0), size)
+        trunk, tmask = preprocess.trunk(p, parse, keypoints=kp_here)
         return {
-            "pose": self._pose(row, s0, size),
+            "pose": pose_map(kp, (s0, s0), size),
             "id": sid,
             "text": str(row["text"]),
             "body_type": str(row.get("body_type", "")),
@@ -126,7 +128,7 @@ class TryOnDataset(Dataset):
             "parse": torch.from_numpy(parse.astype(np.int64)),
             "trunk_mask": tmask,
             "trunk": trunk,
-            **preprocess.kept(p, parse),
+            **preprocess.kept(p, parse, keypoints=kp_here),
             "contour": preprocess.rgb_to_tensor(contour),
             "has_contour": torch.tensor(True),
             "gt_grid": _resize_grid(torch.from_numpy(grid.astype(np.float32)), size),
@@ -254,12 +256,14 @@ class RealPairsDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         from tryon.data.pose import read_pose_map
+        from tryon.data.real import keypoints_or_none
         from tryon.data.vitonhd import load_record
 
         rec = self.records[i]
         d = load_record(rec)
         S = self.image_size
-        out = preprocess.preprocess_person(d["person"], d["parse"], S, rec.category)
+        kp = keypoints_or_none(rec.pose, d["person"].shape[1::-1])
+        out = preprocess.preprocess_person(d["person"], d["parse"], S, rec.category, kp)
         garment, gmask = preprocess.preprocess_garment(d["cloth"], d["cloth_mask"], S)
         att = self._attributes(rec.person_id, d["parse"])
         out.update(
