@@ -188,27 +188,3 @@ def test_an_unreadable_keypoint_file_is_counted_and_its_pair_kept(root: Path, tm
     assert len(new) == 1 and new[0].startswith(f"{victim}: ") and rec.pose.name in new[0]
     assert "not a readable JSON file" in new[0]
     assert not ds.pose(i, (192, 256)).any()  # an empty map, as for a photo without keypoints
-
-
-def test_a_viton_pairs_agnostic_region_takes_in_its_pose_torso(root: Path, tmp_path: Path):
-    """The cached person tensors hide the torso drawn from the pair's OpenPose keypoints (more than the old
-    garment's region alone); a pair whose keypoint file cannot be read gets the old garment's region."""
-    from tryon.data import preprocess
-    from tryon.data.pose import read_keypoints
-
-    df = real.split_table(root)
-    ds = real.RealTrainSet(df, root, 64, "train", cache_dir=tmp_path / "cache")
-    i = next(k for k in range(len(ds)) if ds.pose(k, (192, 256)).any())
-    rec = real.record_of(ds.table.iloc[i], root)
-    d, raw = ds.tensors(i), load_record(rec)
-    posed = preprocess.preprocess_person(
-        raw["person"], raw["parse"], 64, rec.category, read_keypoints(rec.pose)
-    )
-    plain = preprocess.preprocess_person(raw["person"], raw["parse"], 64, rec.category)
-    for key in ("keep_mask", "trunk_mask", "protect_mask"):
-        assert (d[key] == posed[key]).all(), key
-    assert d["keep_mask"].sum() < plain["keep_mask"].sum() - 20
-    rec.pose.unlink()  # a link into ../shared: replace the link, never write through it
-    rec.pose.write_text("{not json")
-    fresh = real.RealTrainSet(df, root, 64, "train", cache_dir=tmp_path / "cache2").tensors(i)
-    assert (fresh["keep_mask"] == plain["keep_mask"]).all()

@@ -69,16 +69,18 @@ class TryOnDataset(Dataset):
         """Body texts in dataset order (from the manifest, no images read)."""
         return [str(t) for t in self.table["text"]]
 
-    def _keypoints(self, row, s0: int) -> dict | None:
-        """The body's joints in the rendered photo's pixels (``s0`` square), re-drawn from the manifest's
-        seed and index; None for a manifest without them."""
+    def _pose(self, row, s0: int, size: int) -> torch.Tensor:
+        """The body's pose map (:func:`tryon.data.pose.pose_map`), its joints re-drawn from the manifest's
+        seed and index; all zeros for a manifest without them."""
+        from tryon.data.pose import pose_map
         from tryon.data.synthetic.sample import sample_keypoints
 
         if not {"seed", "index"} <= set(row.index):
-            return None
+            return pose_map(None, (s0, s0), size)
         # manifests written before the shape_jitter column had the text-tied 3% spread
         jitter = float(row["shape_jitter"]) if "shape_jitter" in row.index else 0.03
-        return sample_keypoints(int(row["seed"]), self.split, int(row["index"]), s0, jitter)
+        kp = sample_keypoints(int(row["seed"]), self.split, int(row["index"]), s0, jitter)
+        return pose_map(kp, (s0, s0), size)
 
     def _path(self, key: str, sid: str, ext: str = "png") -> Path:
         return self.dir / LAYOUT[key] / f"{sid}.{ext}"
@@ -106,14 +108,10 @@ class TryOnDataset(Dataset):
             gmask = preprocess.resize(gmask, size, "mask")
             parse = preprocess.resize(parse, size, "labels")
             valid = preprocess.resize(valid, size, "labels").astype(bool)
-        from tryon.data.pose import pose_map
-
         p = preprocess.rgb_to_tensor(person)
-        kp = self._keypoints(row, s0)  # the body's pose map and torso (all zeros / none without them)
-        kp_here = preprocess.square_keypoints(kp, (s0, s0), size)
-        trunk, tmask = preprocess.trunk(p, parse, keypoints=kp_here)
+        trunk, tmask = preprocess.trunk(p, parse)
         return {
-            "pose": pose_map(kp, (s0, s0), size),
+            "pose": self._pose(row, s0, size),
             "id": sid,
             "text": str(row["text"]),
             "body_type": str(row.get("body_type", "")),
@@ -128,7 +126,7 @@ class TryOnDataset(Dataset):
             "parse": torch.from_numpy(parse.astype(np.int64)),
             "trunk_mask": tmask,
             "trunk": trunk,
-            **preprocess.kept(p, parse, keypoints=kp_here),
+            **preprocess.kept(p, parse),
             "contour": preprocess.rgb_to_tensor(contour),
             "has_contour": torch.tensor(True),
             "gt_grid": _resize_grid(torch.from_numpy(grid.astype(np.float32)), size),
@@ -256,14 +254,12 @@ class RealPairsDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         from tryon.data.pose import read_pose_map
-        from tryon.data.real import keypoints_or_none
         from tryon.data.vitonhd import load_record
 
         rec = self.records[i]
         d = load_record(rec)
         S = self.image_size
-        kp = keypoints_or_none(rec.pose, d["person"].shape[1::-1])
-        out = preprocess.preprocess_person(d["person"], d["parse"], S, rec.category, kp)
+        out = preprocess.preprocess_person(d["person"], d["parse"], S, rec.category)
         garment, gmask = preprocess.preprocess_garment(d["cloth"], d["cloth_mask"], S)
         att = self._attributes(rec.person_id, d["parse"])
         out.update(

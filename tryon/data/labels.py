@@ -211,7 +211,7 @@ def category_garment_mask(parse, category: str = "upper_body"):
     return isin(parse, CATEGORY_GARMENT[category])
 
 
-def keep_mask(parse: np.ndarray, category: str = "upper_body", keypoints=None) -> np.ndarray:
+def keep_mask(parse: np.ndarray, category: str = "upper_body") -> np.ndarray:
     """What the try-on keeps of the photo, bool [H, W]: everything outside :func:`agnostic_region` (the face,
     hair, hands, lower body and the background away from the old garment). Inside that region the fusion
     paints: the new garment where it lands, skin or background where it does not. The trunk map (the
@@ -220,7 +220,7 @@ def keep_mask(parse: np.ndarray, category: str = "upper_body", keypoints=None) -
     parse = np.asarray(parse)
     if category == "lower_body":
         return trunk_mask(parse, category) | isin(parse, (CIHP.BACKGROUND, *ARMS))
-    return ~agnostic_region(parse, category, keypoints=keypoints)
+    return ~agnostic_region(parse, category)
 
 
 #: the agnostic region's margin around the old garment, arms and neck, as a share of the person's height
@@ -229,61 +229,14 @@ AGNOSTIC_MARGIN = 0.03
 HEAD = (CIHP.HAT, CIHP.HAIR, CIHP.SUNGLASSES, CIHP.FACE)
 
 
-def torso_region(shape: tuple[int, int], keypoints) -> np.ndarray | None:
-    """The torso an upper garment may cover, from the body's keypoints alone, bool ``shape`` [H, W]; None
-    when the keypoints lack a shoulder or both hips. ``keypoints``: ``name -> (x, y) | None`` in the parse
-    map's pixels (:func:`tryon.data.pose.read_keypoints`). A quadrilateral with its top edge on the line
-    through the shoulders, raised by :data:`TORSO_RISE` and widened outward by :data:`TORSO_WIDEN` of the
-    shoulder width on each side, and its bottom edge as wide, centred on the hips and
-    :data:`TORSO_DROP` of the shoulder-to-hip length below them: wider than the body at the waist, so
-    its sides are wall, and it ends below most tops' hems, so a paired pair does not show where the
-    worn garment ended."""
-    from skimage.draw import polygon
-
-    kp = keypoints or {}
-    ls, rs = kp.get("l_shoulder"), kp.get("r_shoulder")
-    hips = [kp[k] for k in ("l_hip", "r_hip") if kp.get(k) is not None]
-    if not hips and kp.get("mid_hip") is not None:
-        hips = [kp["mid_hip"]]
-    if ls is None or rs is None or not hips:
-        return None
-    (lx, ly), (rx, ry) = (np.asarray(ls, float), np.asarray(rs, float))
-    sw = float(np.hypot(lx - rx, ly - ry))
-    hx, hy = np.mean(np.asarray(hips, float), axis=0)
-    length = hy - (ly + ry) / 2
-    if sw < 1 or length < 1:  # a collapsed skeleton (one point for both shoulders, hips above them)
-        return None
-    half = sw / 2 + TORSO_WIDEN * sw
-    cx, top = (lx + rx) / 2, min(ly, ry) - TORSO_RISE * sw
-    bottom = hy + TORSO_DROP * length
-    xs = [cx - half, cx + half, hx + half, hx - half]
-    ys = [top, top, bottom, bottom]
-    out = np.zeros(shape, dtype=bool)
-    rr, cc = polygon(ys, xs, shape)
-    out[rr, cc] = True
-    return out
-
-
-#: :func:`torso_region`'s growth outward of the shoulders, upward and below the hips (shares of the
-#: shoulder width, the shoulder width and the shoulder-to-hip length)
-TORSO_WIDEN, TORSO_RISE, TORSO_DROP = 0.25, 0.15, 0.3
-
-
 def agnostic_region(
-    parse: np.ndarray,
-    category: str = "upper_body",
-    margin: float = AGNOSTIC_MARGIN,
-    keypoints=None,
+    parse: np.ndarray, category: str = "upper_body", margin: float = AGNOSTIC_MARGIN
 ) -> np.ndarray:
     """The garment-agnostic region, bool [H, W]: what the person representation hides, so that it does not
     show the old garment's outline (VITON-HD's and HR-VITON's agnostic masks do the same). For an upper
     garment or a dress: the old garment, both arms and the neck / torso skin, grown by ``margin`` of the
     person's height (a wider or longer garment than the old one still lands inside), minus the head
-    (:data:`HEAD`) and the hands (:func:`hands_mask`). With the body's ``keypoints`` (in the parse map's
-    pixels) the pose's torso (:func:`torso_region`) joins it before the growth, so that where the old
-    garment lies inside the torso the region's edge is the pose's and not the old garment's (HR-VITON
-    draws its agnostic mask from the pose the same way); without them, or with too few, the region is
-    the old garment's. For a lower garment: the old garment's pixels.
+    (:data:`HEAD`) and the hands (:func:`hands_mask`). For a lower garment: the old garment's pixels.
 
     A departure from the method, whose trunk map keeps the neck ([0122]): with the neck and arm skin kept,
     a paired training pair always shows the exact hole of the worn garment, and a new garment of another
@@ -297,9 +250,6 @@ def agnostic_region(
     if category == "lower_body":
         return core
     core |= isin(parse, (*ARMS, CIHP.TORSO_SKIN))
-    torso = torso_region(parse.shape, keypoints) if keypoints is not None else None
-    if torso is not None and core.any():
-        core |= torso
     body = parse != CIHP.BACKGROUND
     if not core.any() or not body.any():
         return core
@@ -320,7 +270,7 @@ PROTECTED = {
 }
 
 
-def protect_mask(parse: np.ndarray, category: str = "upper_body", keypoints=None) -> np.ndarray:
+def protect_mask(parse: np.ndarray, category: str = "upper_body") -> np.ndarray:
     """Where the new garment of ``category`` never lands, bool [H, W] (:data:`PROTECTED`): the fusion
     takes the warped garment's mask off these pixels, so a stray piece of the warp cannot cover a face,
     shoes, or (upper garment) the trousers and legs."""
@@ -329,12 +279,10 @@ def protect_mask(parse: np.ndarray, category: str = "upper_body", keypoints=None
     prot = isin(parse, PROTECTED[category])
     if category == "lower_body":
         return prot
-    return prot & ~agnostic_region(
-        parse, category, keypoints=keypoints
-    )  # a longer garment may cover the top of the trousers
+    return prot & ~agnostic_region(parse, category)  # a longer garment may cover the top of the trousers
 
 
-def trunk_mask(parse: np.ndarray, category: str = "upper_body", keypoints=None) -> np.ndarray:
+def trunk_mask(parse: np.ndarray, category: str = "upper_body") -> np.ndarray:
     """The body trunk mask m ([0121]-[0124]), bool [H, W] from a CIHP parse map int [H, W]: the person
     (every label but the background) outside :func:`agnostic_region`, i.e. face, hair, hat, hands, feet
     and the clothes that the try-on does not change. For upper garments and dresses the neck and torso
@@ -346,4 +294,4 @@ def trunk_mask(parse: np.ndarray, category: str = "upper_body", keypoints=None) 
     body = parse != CIHP.BACKGROUND
     if category == "lower_body":
         return body & ~isin(parse, CATEGORY_GARMENT[category])
-    return body & ~agnostic_region(parse, category, keypoints=keypoints)
+    return body & ~agnostic_region(parse, category)

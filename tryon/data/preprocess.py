@@ -87,64 +87,47 @@ def unpad(img: torch.Tensor, pad, orig_size, mode: str = "bilinear") -> torch.Te
 
 
 def trunk(
-    person: torch.Tensor, parse: np.ndarray, category: str = "upper_body", keypoints=None
+    person: torch.Tensor, parse: np.ndarray, category: str = "upper_body"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Body trunk map f'_ij = f_ij * m_ij ([0124]). person float [3, S, S] in [-1, 1], parse int [S, S]
     (CIHP) -> (trunk [3, S, S], trunk_mask [1, S, S]). Removed pixels are 0 in the normalised image."""
-    m = mask_to_tensor(labels.trunk_mask(np.asarray(parse), category, keypoints))
+    m = mask_to_tensor(labels.trunk_mask(np.asarray(parse), category))
     return person * m, m
 
 
-def kept(
-    person: torch.Tensor, parse: np.ndarray, category: str = "upper_body", keypoints=None
-) -> dict[str, torch.Tensor]:
+def kept(person: torch.Tensor, parse: np.ndarray, category: str = "upper_body") -> dict[str, torch.Tensor]:
     """What the fusion keeps of the photo (:func:`tryon.data.labels.keep_mask`: the trunk regions, the
     background and the arms): ``keep`` [3, S, S] (removed pixels 0), ``keep_mask`` [1, S, S] in {0, 1},
     and ``protect_mask`` [1, S, S]: where the new garment never lands (:func:`tryon.data.labels.protect_mask`)."""
     parse = np.asarray(parse)
-    m = mask_to_tensor(labels.keep_mask(parse, category, keypoints))
+    m = mask_to_tensor(labels.keep_mask(parse, category))
     return {
         "keep": person * m,
         "keep_mask": m,
-        "protect_mask": mask_to_tensor(labels.protect_mask(parse, category, keypoints)),
+        "protect_mask": mask_to_tensor(labels.protect_mask(parse, category)),
     }
 
 
-def preprocess_person(
-    rgb: np.ndarray, parse: np.ndarray, size: int, category: str = "upper_body", keypoints=None
-) -> dict:
+def preprocess_person(rgb: np.ndarray, parse: np.ndarray, size: int, category: str = "upper_body") -> dict:
     """A person photo and its CIHP parse map -> the contract's person-side tensors plus the pad info.
 
-    rgb uint8 [H, W, 3]; parse uint8 [H, W] CIHP ids (same H, W); ``keypoints`` the body's
-    (:func:`tryon.data.pose.read_keypoints`, in the photo's pixels) or None: with them the agnostic region
-    takes in the pose's torso (:func:`tryon.data.labels.agnostic_region`). Returns person, parse, trunk,
+    rgb uint8 [H, W, 3]; parse uint8 [H, W] CIHP ids (same H, W). Returns person, parse, trunk,
     trunk_mask, keep, keep_mask, worn_mask, pad (int64 [4], original pixels), orig_size (int64 [2], (W, H))."""
     h, w = rgb.shape[:2]
     img, pad = square(rgb, size, "rgb")
     lab, _ = square(parse, size, "labels")
     person = rgb_to_tensor(img)
-    kp = square_keypoints(keypoints, (w, h), size)
-    tr, m = trunk(person, lab, category, kp)
+    tr, m = trunk(person, lab, category)
     return {
         "person": person,
         "parse": torch.from_numpy(lab.astype(np.int64)),
         "trunk": tr,
         "trunk_mask": m,
-        **kept(person, lab, category, kp),
+        **kept(person, lab, category),
         "worn_mask": mask_to_tensor(labels.category_garment_mask(lab, category)),
         "pad": torch.tensor(pad, dtype=torch.int64),
         "orig_size": torch.tensor([w, h], dtype=torch.int64),
     }
-
-
-def square_keypoints(keypoints, image_size: tuple[int, int], size: int):
-    """Keypoints in the photo's pixels (W, H = ``image_size``) -> in the working frame of :func:`square`
-    (:func:`tryon.data.pose.to_square`); None stays None, a missing point stays None."""
-    if keypoints is None:
-        return None
-    from tryon.data.pose import to_square
-
-    return {k: None if v is None else to_square(v, image_size, size) for k, v in keypoints.items()}
 
 
 def preprocess_garment(rgb: np.ndarray, mask: np.ndarray, size: int) -> tuple[torch.Tensor, torch.Tensor]:

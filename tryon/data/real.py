@@ -52,7 +52,7 @@ SUBSETS = ("vitonhd", "dresscode")
 #: the split-table name of the subset each layout of :func:`tryon.data.official.detect` holds
 LAYOUT_SUBSET = {"cpvton": "viton", "vitonhd_official": "vitonhd", "dresscode_official": "dresscode"}
 #: bump when the cached tensors of :class:`RealTrainSet` change (keys or meaning): old caches are not read
-CACHE_VERSION = 3
+CACHE_VERSION = 2
 
 
 def _contour_fill() -> int:
@@ -298,40 +298,21 @@ def body_region(parse: np.ndarray, densepose: np.ndarray | None = None) -> np.nd
 
 
 def contour_target(
-    person: np.ndarray,
-    parse: np.ndarray,
-    category: str,
-    densepose: np.ndarray | None = None,
-    keypoints=None,
+    person: np.ndarray, parse: np.ndarray, category: str, densepose: np.ndarray | None = None
 ) -> np.ndarray:
     """The model contour image of a real photo, uint8 [H, W, 3], drawn like the synthetic ones
     (:mod:`tryon.data.synthetic.render`): the light contour background, the body (:func:`body_region`)
     in the tight dark bodysuit, and on it the photo's kept trunk pixels (face, hair, neck, hands, the
-    clothes not replaced) and arms; ``keypoints`` (the photo's pixels) as for
-    :func:`tryon.data.labels.trunk_mask`. A departure the method does not need: it has contour photos."""
+    clothes not replaced) and arms. A departure the method does not need: it has contour photos."""
     from tryon.data.synthetic.render import BODYSUIT_RGB, CONTOUR_BG_RGB
 
     body = body_region(parse, densepose)
-    keep = labels.trunk_mask(parse, category, keypoints) | labels.isin(parse, labels.ARMS)
+    keep = labels.trunk_mask(parse, category) | labels.isin(parse, labels.ARMS)
     out = np.empty_like(person)
     out[:] = np.round(CONTOUR_BG_RGB * 255).astype(np.uint8)
     out[body] = np.round(BODYSUIT_RGB * 255).astype(np.uint8)
     out[keep] = person[keep]
     return out
-
-
-def keypoints_or_none(path: str | os.PathLike | None, image_size: tuple[int, int] | None = None):
-    """The body keypoints of a photo's keypoint file (:func:`tryon.data.pose.read_keypoints`), None when it
-    has none or the file cannot be read (a training pair is kept with the agnostic region of its parse
-    map alone; :meth:`RealTrainSet.prefill` counts those files)."""
-    from tryon.data.pose import read_keypoints
-
-    if path is None or not Path(path).is_file():
-        return None
-    try:
-        return read_keypoints(path, image_size=image_size)
-    except ValueError:
-        return None
 
 
 def _read_densepose(path: Path | None, size: tuple[int, int]) -> np.ndarray | None:
@@ -473,11 +454,10 @@ class RealTrainSet(Dataset):
         d = load_record(rec)
         h, w = d["person"].shape[:2]
         S = self.size
-        kp = keypoints_or_none(rec.pose, (w, h))
-        out = preprocess.preprocess_person(d["person"], d["parse"], S, rec.category, kp)
+        out = preprocess.preprocess_person(d["person"], d["parse"], S, rec.category)
         garment, gmask = preprocess.preprocess_garment(d["cloth"], d["cloth_mask"], S)
         contour = contour_target(
-            d["person"], d["parse"], rec.category, _read_densepose(rec.densepose, (w, h)), kp
+            d["person"], d["parse"], rec.category, _read_densepose(rec.densepose, (w, h))
         )
         # padded with the contour background, as synthetic contour images are (no pad bars to learn)
         cimg, _ = preprocess.square(contour, S, "rgb", fill=CONTOUR_FILL)

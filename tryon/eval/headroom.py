@@ -72,15 +72,12 @@ def seen_at(image: np.ndarray, size: int) -> np.ndarray:
     return out.clip(0, 255).round().astype(np.uint8)
 
 
-def regions(
-    parse: np.ndarray, garment: np.ndarray, placed: np.ndarray, category: str, keypoints=None
-) -> dict:
+def regions(parse: np.ndarray, garment: np.ndarray, placed: np.ndarray, category: str) -> dict:
     """The rows' regions, bool [H, W] each: ``parse`` the photo's CIHP parse map, ``garment`` its garment
-    region, ``placed`` where the composition took the garment photo (warped or filled), ``keypoints``
-    the body's (the agnostic region's torso) or None."""
+    region, ``placed`` where the composition took the garment photo (warped or filled)."""
     from tryon.data import labels
 
-    agn = labels.agnostic_region(parse, category, keypoints=keypoints) | garment
+    agn = labels.agnostic_region(parse, category) | garment
     out = agn & ~garment
     arms = out & labels.isin(parse, labels.ARMS)
     wall = out & (parse == labels.CIHP.BACKGROUND)
@@ -113,13 +110,11 @@ def shaded(
     return out.clip(0, 255).round().astype(np.uint8)
 
 
-def rows_of(
-    network, person, parse, garment, placed, size: int, category: str = "upper_body", keypoints=None
-) -> dict:
+def rows_of(network, person, parse, garment, placed, size: int, category: str = "upper_body") -> dict:
     """The :data:`ROWS` images of one try-on: ``network`` its output and ``person`` the photo (uint8 [H, W,
     3]), ``parse``, ``garment`` and ``placed`` as in :func:`regions`, ``size`` the working size."""
     seen = seen_at(person, size)
-    masks = regions(parse, garment, placed, category, keypoints)
+    masks = regions(parse, garment, placed, category)
 
     def replaced(mask: np.ndarray, source: np.ndarray) -> np.ndarray:
         out = network.copy()
@@ -160,12 +155,10 @@ def measure(
         res = model.predict(inp)
         garment = labels.category_garment_mask(gt_parse, rec.category)
         placed = (res.weights[1] + res.weights[2]) > 0.5 if res.weights is not None else res.warped_mask
-        images = rows_of(
-            res.network, inp.person, inp.parse, garment, placed, model.size, rec.category, inp.keypoints
-        )
+        images = rows_of(res.network, inp.person, inp.parse, garment, placed, model.size, rec.category)
         for name, img in images.items():
             scores[name].append(figures(img, inp.person, garment, res.warped_mask))
-        for name, m in regions(inp.parse, garment, placed, rec.category, inp.keypoints).items():
+        for name, m in regions(inp.parse, garment, placed, rec.category).items():
             shares.setdefault(name, []).append(float(m.mean()))
     mean = {n: {f: float(np.nanmean([r[f] for r in v])) for f in FIGURES} for n, v in scores.items()}
     return {

@@ -82,13 +82,13 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else math.nan
 
 
-def painted_region(parse: np.ndarray, category: str, garment: np.ndarray, keypoints=None) -> np.ndarray:
+def painted_region(parse: np.ndarray, category: str, garment: np.ndarray) -> np.ndarray:
     """The pixels the network decides outside the photo's ``garment`` region (bool [H, W]): those the
     fusion does not keep (:func:`tryon.data.labels.keep_mask` of the CIHP ``parse`` for ``category``),
     less the garment region. Bool [H, W]; empty where the fusion keeps everything but the garment."""
     from tryon.data import labels
 
-    return ~labels.keep_mask(parse, category, keypoints) & ~garment
+    return ~labels.keep_mask(parse, category) & ~garment
 
 
 def painted_figures(a: np.ndarray, b: np.ndarray, painted: np.ndarray) -> dict[str, float]:

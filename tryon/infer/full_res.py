@@ -115,7 +115,6 @@ def full_resolution(
     keep_rule: str = "warped_mask",
     kept_gate: float = 0.0,
     fill_ramp: float = 1.0,
-    keypoints=None,
 ) -> dict[str, torch.Tensor]:
     """``out``: the network's outputs for one pair at the working size (``grid`` [1, 2, S, S],
     ``gate`` and ``rendered``); ``pad``: the person photo's pad box (:func:`tryon.data.preprocess.square`).
@@ -125,8 +124,7 @@ def full_resolution(
     pixel is the placed garment where the gate, upsampled to the photo's size, is above it, and the
     photo elsewhere (:func:`tryon.nets.fusion.kept_alpha`; the edge is decided at full resolution);
     ``fill_ramp`` (< 1): the fill gate, upsampled, made steeper (:func:`tryon.nets.fusion.ramp`; 0 decides
-    it: the garment's texture or the painted image, not a lighter mix of both); ``keypoints``: the body's,
-    in the photo's pixels (the agnostic region's torso, :func:`tryon.data.labels.agnostic_region`).
+    it: the garment's texture or the painted image, not a lighter mix of both).
     Returns ``tryon``, ``warped`` [3, H, W] in
     [-1, 1] and ``warped_mask``, ``keep`` [1, H, W] in [0, 1], and ``sources`` [4, H, W]: the weight of
     the kept photo, the warped garment, the fill and the painted image in each pixel (sum 1)."""
@@ -136,11 +134,9 @@ def full_resolution(
         return preprocess.unpad(x.float().cpu(), pad, (w, h))
 
     wf = warp_full_resolution(out["grid"], pad, (h, w), garment, garment_mask)
-    protect = torch.from_numpy(labels.protect_mask(parse, category, keypoints).astype(np.float32))[None, None]
+    protect = torch.from_numpy(labels.protect_mask(parse, category).astype(np.float32))[None, None]
     wf["warped_mask"] = wf["warped_mask"] * (1 - protect)  # the garment never lands there
-    keep_region = torch.from_numpy(labels.keep_mask(parse, category, keypoints).astype(np.float32))[
-        None, None
-    ]
+    keep_region = torch.from_numpy(labels.keep_mask(parse, category).astype(np.float32))[None, None]
     rendered = up(out["rendered"])
     if detail:
         cell = max(h, w) / out["grid"].shape[-1]  # one working-size pixel, in photo pixels

@@ -253,7 +253,7 @@ class TryOn:
         of the garment (:func:`tryon.infer.full_res.garment_detail`; on by default)."""
         t0 = time.perf_counter()
         S = self.size
-        p = preprocess.preprocess_person(inp.person, inp.parse, S, inp.category, inp.keypoints)
+        p = preprocess.preprocess_person(inp.person, inp.parse, S, inp.category)
         garment, gmask = preprocess.preprocess_garment(inp.garment, inp.garment_mask, S)
         code = self.encode_text(inp.text, inp.strict_text)
         t1 = time.perf_counter()
@@ -292,7 +292,6 @@ class TryOn:
                 rule,
                 gate,
                 fill_ramp,
-                inp.keypoints,
             )
         net = full["tryon"] if full is not None else back(out["tryon"])
         # the new garment may reach past the old silhouette, but only by GARMENT_REACH of the image
@@ -304,7 +303,7 @@ class TryOn:
         warped = full["warped"] if full is not None else back(out["warped"])
         warped = warped * wmask + (1 - wmask.float()) * 0.6  # grey outside the mask
         contour = back(out["contour"])
-        replaced = replaced_region(inp.parse, wmask.numpy(), inp.category, inp.keypoints)
+        replaced = replaced_region(inp.parse, wmask.numpy(), inp.category)
         net_rgb = preprocess.tensor_to_rgb(net)
         image = paste(inp.person, net_rgb, replaced) if paste_back else net_rgb
         t3 = time.perf_counter()
@@ -346,13 +345,13 @@ def _auto_parse(
     return lab, autoparse.SOURCE
 
 
-def replaced_region(parse: np.ndarray, warped_mask: np.ndarray, category: str, keypoints=None) -> np.ndarray:
+def replaced_region(parse: np.ndarray, warped_mask: np.ndarray, category: str) -> np.ndarray:
     """Where the try-on changes the photo, float32 [H, W] in [0, 1]: the old garment, the arms (upper
     garments and dresses: their visible part depends on the sleeves) and the new warped garment, minus
     the kept trunk regions, with an edge feathered over about 0.5% of the image height outside them."""
     from scipy import ndimage
 
-    keep = labels.trunk_mask(parse, category, keypoints)
+    keep = labels.trunk_mask(parse, category)
     region = labels.category_garment_mask(parse, category) | warped_mask
     if category != "lower_body":
         region |= labels.isin(parse, labels.ARMS)

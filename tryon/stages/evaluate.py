@@ -513,7 +513,7 @@ def _real_pair(models: dict, rec, text: str | None = None) -> tuple[dict[str, np
     shipped = models["paired"]
     inp, gt_parse, _ = read_pair(shipped, rec, text=text or None)
     region = labels.category_garment_mask(gt_parse, rec.category)
-    painted = painted_region(gt_parse, rec.category, region, inp.keypoints)
+    painted = painted_region(gt_parse, rec.category, region)
     neck = neck_row(rec.pose, inp.person.shape[0]) if rec.labelset == "dresscode" else None
     images = {"person": inp.person, "garment": inp.garment}
     figures: dict[str, dict] = {"kept": {}}
