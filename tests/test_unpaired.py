@@ -94,6 +94,13 @@ def test_shape_figures_with_a_parser_that_reads_the_truth(viton_pairs):
             # read as the old garment, every try-on has exactly the old garment's shape
             v = summary[f"{name}{U.VS_OLD}"][q]
             assert v == 0.0 or (math.isnan(v) and math.isnan(summary["old_garment"][q])), (name, q)
+    # and every try-on's shape follows the old garment's exactly, nothing of the new one's
+    follows = U.follow_figures(rows)
+    assert set(follows) == set(methods)
+    fitted = [f for name in methods for f in follows[name].values() if f["new"] == f["new"]]
+    assert fitted, "at least one quantity varies over the pairs"
+    for f in fitted:
+        assert f["old"] == pytest.approx(1.0, abs=1e-6) and f["new"] == pytest.approx(0.0, abs=1e-6)
     # the pairs were chosen with different garments: some quantity tells the old garment from the new
     assert any(summary["old_garment"][q] > 0.05 for q in U.SHAPE_FIGURES)
     worst = U.worst({"pairs": pairs, "shape_rows": rows}, "model", n=2)
@@ -124,3 +131,32 @@ def test_tables_show_every_row_with_its_interval():
     assert (
         r.loc["mismatch", "AUC with the garment"] == "0.900 [0.850, 0.950]" and r.loc["mismatch", "AUC"] == ""
     )
+
+
+def test_follow_slopes_recover_what_a_try_on_follows():
+    rng = np.random.default_rng(0)
+    new, old = rng.uniform(0, 1, 200), rng.uniform(0, 1, 200)
+    f = U.follow_slopes(np.c_[new, old, new])
+    assert f["new"] == pytest.approx(1.0) and f["old"] == pytest.approx(0.0, abs=1e-9) and f["n"] == 200
+    mixed = 0.3 * new + 0.7 * old + 0.1 + rng.normal(0, 0.05, 200)
+    f = U.follow_slopes(np.c_[new, old, mixed])
+    assert f["new_ci95"][0] < 0.3 < f["new_ci95"][1] and f["old_ci95"][0] < 0.7 < f["old_ci95"][1]
+    assert abs(f["new"] - 0.3) < 0.05 and f["new_ci95"][1] - f["new_ci95"][0] < 0.2
+    # an average shape whatever the garments: no slope on either
+    f = U.follow_slopes(np.c_[new, old, 0.5 + rng.normal(0, 0.05, 200)])
+    assert f["new_ci95"][0] < 0 < f["new_ci95"][1] and f["old_ci95"][0] < 0 < f["old_ci95"][1]
+    # a missing value drops its pair; too few pairs or new == old: NaN, not a number that means nothing
+    f = U.follow_slopes([(1.0, None, 1.0), (math.nan, 0.2, 0.3), *np.c_[new[:10], old[:10], new[:10]]])
+    assert f["n"] == 10 and f["new"] == pytest.approx(1.0)
+    assert math.isnan(U.follow_slopes(np.c_[new[:3], old[:3], new[:3]])["new"])
+    assert math.isnan(U.follow_slopes(np.c_[new, new, old])["old"])
+
+
+def test_follows_table_shows_both_slopes_with_their_intervals():
+    from tryon.viz.unpaired import follows_table
+
+    f = {"new": 0.07, "old": 0.85, "new_ci95": [-0.05, 0.19], "old_ci95": [0.8, 0.9], "n": 128}
+    nan = {"new": math.nan, "old": math.nan, "new_ci95": [math.nan] * 2, "old_ci95": [math.nan] * 2, "n": 2}
+    t = follows_table({"follows": {"model": {"hem": f, "width": nan}}})
+    assert t.loc["model", "hem"] == "new 0.07 [-0.05, 0.19] · old 0.85 [0.80, 0.90]"
+    assert t.loc["model", "width"] == "new – · old –" and t.loc["model", "n"] == 128

@@ -20,6 +20,13 @@ And the other way round, ``<name>_vs_old`` for every method: its try-on's shape 
 garment (true parse). A try-on that takes the new garment's shape scores about ``old_garment`` there; one
 that fills the old garment's outline scores near 0 (the person representation leaks the old outline).
 
+**What the shape follows** (``follows``, :func:`follow_figures`): per method and quantity, the least-squares
+fit over the pairs of the try-on's value on the new garment's and the old garment's values,
+``try-on = a * new + b * old + c``, with bootstrap 95% intervals of ``a`` and ``b``. A try-on that takes the
+new garment's shape has ``a`` near 1 and ``b`` near 0; one that keeps the old outline the other way round;
+``a`` near 0 means the new garment's shape does not reach the try-on at all (a mean disagreement can look
+fair then: every try-on gets an average shape).
+
 **Realism** (``realism_auc``): the classifier two-sample test of :mod:`tryon.eval.realism` between the real
 photos of the test persons and each method's unpaired try-ons (0.5 = the critic cannot tell them apart);
 ``real_vs_real`` (two halves of the real photos) calibrates it. The conditional form (``_conditional``)
@@ -200,9 +207,54 @@ def shape_figures(parser, pairs: list[dict], fallback: bool = False) -> tuple[di
             rows.setdefault(name, []).append({"id": p["id"], **d})
         for name, lab in zip(names, parsed[1:], strict=True):
             shape = garment_shape(lab, p["keypoints"], fallback)
-            rows.setdefault(name, []).append({"id": p["id"], **disagreement(shape, target), "parse": lab})
+            values = {q: (target.get(q), truth_here.get(q), shape.get(q)) for q in SHAPE_FIGURES}
+            row = {"id": p["id"], **disagreement(shape, target), "parse": lab, "values": values}
+            rows.setdefault(name, []).append(row)
             rows.setdefault(f"{name}{VS_OLD}", []).append({"id": p["id"], **disagreement(shape, truth_here)})
     return {n: _summary(r) for n, r in rows.items()}, rows
+
+
+def follow_slopes(triples, n_boot: int = 1000, seed: int = 0) -> dict:
+    """The fit ``try-on = a * new + b * old + c`` over ``triples`` ((new, old, try-on) per pair; a triple
+    with a NaN or None is left out): ``{"new": a, "old": b, "new_ci95", "old_ci95" (seeded percentile
+    bootstrap over the pairs), "n"}``; NaN with fewer than 4 pairs or when the new and old values do not
+    vary independently (a singular fit)."""
+    v = np.asarray(
+        [t for t in triples if all(x is not None and math.isfinite(x) for x in t)], dtype=np.float64
+    ).reshape(-1, 3)
+    out = {
+        "new": math.nan,
+        "old": math.nan,
+        "new_ci95": [math.nan] * 2,
+        "old_ci95": [math.nan] * 2,
+        "n": len(v),
+    }
+
+    def fit(a: np.ndarray) -> np.ndarray | None:
+        x = np.c_[a[:, 0], a[:, 1], np.ones(len(a))]
+        if np.linalg.matrix_rank(x) < 3:
+            return None
+        return np.linalg.lstsq(x, a[:, 2], rcond=None)[0][:2]
+
+    best = fit(v) if len(v) >= 4 else None
+    if best is None:
+        return out
+    rng = np.random.default_rng(seed)
+    boots = [fit(v[rng.integers(0, len(v), len(v))]) for _ in range(n_boot)]
+    boots = np.array([b for b in boots if b is not None])
+    lo, hi = np.quantile(boots, [0.025, 0.975], axis=0)
+    return {"new": float(best[0]), "old": float(best[1]), "new_ci95": [float(lo[0]), float(hi[0])],
+            "old_ci95": [float(lo[1]), float(hi[1])], "n": len(v)}  # fmt: skip
+
+
+def follow_figures(rows: dict) -> dict:
+    """``{method: {quantity: follow_slopes(...)}}`` from :func:`shape_figures`' per-pair rows (the methods'
+    rows carry ``values``; the references and ``_vs_old`` rows do not)."""
+    return {
+        name: {q: follow_slopes([r["values"][q] for r in rs]) for q in SHAPE_FIGURES}
+        for name, rs in rows.items()
+        if rs and "values" in rs[0]
+    }
 
 
 def clean_photos(root) -> list[tuple[str, np.ndarray]]:
@@ -299,8 +351,9 @@ def benchmark(
         parser = Parser.load(parser_path)
         m["parser"] = str(parser_path)
         m["shape"], ex["shape_rows"] = shape_figures(parser, pairs)
+        m["follows"] = follow_figures(ex["shape_rows"])
     else:
-        m["shape"] = f"not computed: no parser checkpoint at {parser_path}"
+        m["shape"] = m["follows"] = f"not computed: no parser checkpoint at {parser_path}"
     if realism and len(pairs) >= 2 * folds:
         calib = clean_photos(root) if split == "test" else None  # every clean photo: a steadier 0.5
         r = realism_figures(pairs, list(models), folds, calibration=calib)

@@ -30,6 +30,22 @@ def shape_table(m: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+def follows_table(m: dict) -> pd.DataFrame:
+    """What each method's shape follows (:func:`tryon.eval.unpaired.follow_figures`): per quantity the
+    slopes on the new and on the old garment's value with their 95% intervals, one row per method."""
+
+    def cell(r: dict) -> str:
+        def one(k: str) -> str:
+            lo, hi = r[f"{k}_ci95"]
+            return f"{k} {r[k]:.2f} [{lo:.2f}, {hi:.2f}]" if r[k] == r[k] else f"{k} –"
+
+        return f"{one('new')} · {one('old')}"
+
+    rows = {name: {q: cell(r) for q, r in qs.items()} | {"n": max(r["n"] for r in qs.values())}
+            for name, qs in m["follows"].items()}  # fmt: skip
+    return pd.DataFrame(rows).T
+
+
 def realism_table(m: dict) -> pd.DataFrame:
     """Critic ROC AUC [95% interval] per set, unconditional and (where computed) conditional."""
     out: dict = {}
