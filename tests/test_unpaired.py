@@ -150,6 +150,9 @@ def test_follow_slopes_recover_what_a_try_on_follows():
     assert f["n"] == 10 and f["new"] == pytest.approx(1.0)
     assert math.isnan(U.follow_slopes(np.c_[new[:3], old[:3], new[:3]])["new"])
     assert math.isnan(U.follow_slopes(np.c_[new, new, old])["old"])
+    # four pairs: an exact fit, and most resamples singular (left out of the interval, not an error)
+    four = U.follow_slopes(np.c_[new[:4], old[:4], new[:4]])
+    assert four["new"] == pytest.approx(1.0) and four["n"] == 4 and len(four["new_ci95"]) == 2
 
 
 def test_follows_table_shows_both_slopes_with_their_intervals():

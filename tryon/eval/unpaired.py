@@ -222,13 +222,6 @@ def follow_slopes(triples, n_boot: int = 1000, seed: int = 0) -> dict:
     v = np.asarray(
         [t for t in triples if all(x is not None and math.isfinite(x) for x in t)], dtype=np.float64
     ).reshape(-1, 3)
-    out = {
-        "new": math.nan,
-        "old": math.nan,
-        "new_ci95": [math.nan] * 2,
-        "old_ci95": [math.nan] * 2,
-        "n": len(v),
-    }
 
     def fit(a: np.ndarray) -> np.ndarray | None:
         x = np.c_[a[:, 0], a[:, 1], np.ones(len(a))]
@@ -237,14 +230,21 @@ def follow_slopes(triples, n_boot: int = 1000, seed: int = 0) -> dict:
         return np.linalg.lstsq(x, a[:, 2], rcond=None)[0][:2]
 
     best = fit(v) if len(v) >= 4 else None
+    ci = np.full((2, 2), math.nan)  # rows: 2.5% and 97.5% quantiles; columns: new, old
     if best is None:
-        return out
-    rng = np.random.default_rng(seed)
-    boots = [fit(v[rng.integers(0, len(v), len(v))]) for _ in range(n_boot)]
-    boots = np.array([b for b in boots if b is not None])
-    lo, hi = np.quantile(boots, [0.025, 0.975], axis=0)
-    return {"new": float(best[0]), "old": float(best[1]), "new_ci95": [float(lo[0]), float(hi[0])],
-            "old_ci95": [float(lo[1]), float(hi[1])], "n": len(v)}  # fmt: skip
+        best = np.full(2, math.nan)
+    else:
+        rng = np.random.default_rng(seed)
+        boots = [b for b in (fit(v[rng.integers(0, len(v), len(v))]) for _ in range(n_boot)) if b is not None]
+        if boots:  # a resample can repeat one pair until the fit is singular; such draws are left out
+            ci = np.quantile(np.array(boots), [0.025, 0.975], axis=0)
+    return {
+        "new": float(best[0]),
+        "old": float(best[1]),
+        "new_ci95": [float(ci[0, 0]), float(ci[1, 0])],
+        "old_ci95": [float(ci[0, 1]), float(ci[1, 1])],
+        "n": len(v),
+    }
 
 
 def follow_figures(rows: dict) -> dict:
