@@ -17,10 +17,19 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
+# Disk: .venv takes about 5.3 GB (torch's CUDA build, 3.2 GB of it NVIDIA libraries that `import torch`
+# loads even on a CPU), .venv-mediapipe 1 GB, `make test` about 2 GB more while it runs. pip keeps no
+# download cache (--no-cache-dir), and torch's Triton compiler (0.9 GB, the GPU kernels of torch.compile,
+# which tryon never calls) is removed after the install. A failed install says how much disk was free.
+PIP_INSTALL = -m pip install --disable-pip-version-check --no-cache-dir -q
+FREE = $$(df -h --output=avail . | tail -1 | tr -d ' ')
+
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
-	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -e .
+	@$(BIN)/python $(PIP_INSTALL) -r requirements.txt || { \
+		echo "error: installing requirements.txt into $(VENV) failed; $(FREE) free on this disk (it needs about 6.2 GB while it installs)" >&2; exit 1; }
+	$(BIN)/python $(PIP_INSTALL) --no-deps -e .
+	$(BIN)/python -m pip uninstall --disable-pip-version-check -y -q triton
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (tryon)" >/dev/null
 	@touch $(STAMP)
 
@@ -31,7 +40,8 @@ MP_STAMP := $(MP_VENV)/.installed
 
 $(MP_STAMP): requirements-mediapipe.txt
 	@test -x $(MP_VENV)/bin/python || $(PYTHON) -m venv $(MP_VENV)
-	$(MP_VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements-mediapipe.txt
+	@$(MP_VENV)/bin/python $(PIP_INSTALL) -r requirements-mediapipe.txt || { \
+		echo "error: installing requirements-mediapipe.txt into $(MP_VENV) failed; $(FREE) free on this disk (it needs about 1.3 GB while it installs)" >&2; exit 1; }
 	@touch $(MP_STAMP)
 
 mediapipe: $(MP_STAMP) ## optional: .venv-mediapipe (mediapipe 0.10.21, numpy<2) for auto-parse without a parse map
@@ -56,6 +66,7 @@ test-fast: setup $(MP_DEP) browser ## the tests without the slow ones
 # and `make screenshot`. Installed when missing and apt-get can run (root); apt-get waits for a dpkg lock
 # held by another process and the install is retried. Where it cannot be installed, the browser test
 # skips, except with CI set (.ci/run), where this target and that test fail.
+# The .deb files go to a temporary folder, removed after the install.
 CHROMIUM := /usr/bin/chromium
 CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-background-networking \
 	--disable-component-update --disable-sync --no-first-run --hide-scrollbars
@@ -69,7 +80,9 @@ browser: ## install headless Chromium (Debian's package) when it is missing; nee
 		exit $(if $(CI),1,0); \
 	fi; \
 	for try in 1 2 3 4 5; do \
-		$(APT) update && $(APT) install -y --no-install-recommends chromium fonts-liberation >/dev/null && exit 0; \
+		debs=$$(mktemp -d) && mkdir -p $$debs/partial; \
+		$(APT) update && $(APT) -o Dir::Cache::archives=$$debs -o APT::Sandbox::User=root install -y --no-install-recommends \
+			chromium fonts-liberation >/dev/null && { rm -rf $$debs; exit 0; }; rm -rf $$debs; \
 		echo "apt-get failed (try $$try of 5), retrying in 20 s" >&2; sleep 20; \
 	done; \
 	echo "$(if $(CI),error,warning): could not install chromium" >&2; exit $(if $(CI),1,0)
