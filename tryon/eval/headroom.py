@@ -168,7 +168,7 @@ def measure(
         "working_size": model.size,
         "rows": mean,
         "image_share": {n: float(np.mean(v)) for n, v in shares.items()},
-        "rows_mean": "each row: the network's output with that region replaced by the photo seen at the "
+        "rows_meaning": "each row: the network's output with that region replaced by the photo seen at the "
         "working size (outside_garment_full: at the photo's size; placed_shaded: the photo's local shading)",
     }
 
