@@ -27,7 +27,7 @@ FREE = $$(df -h --output=avail . | tail -1 | tr -d ' ')
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python $(PIP_INSTALL) -r requirements.txt || { \
-		echo "error: installing requirements.txt into $(VENV) failed; $(FREE) free on this disk (it needs about 6.2 GB while it installs)" >&2; exit 1; }
+		echo "error: installing requirements.txt into $(VENV) failed; $(FREE) free on this disk (it needs about 6.5 GB while it installs)" >&2; exit 1; }
 	$(BIN)/python $(PIP_INSTALL) --no-deps -e .
 	$(BIN)/python -m pip uninstall --disable-pip-version-check -y -q triton
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (tryon)" >/dev/null
