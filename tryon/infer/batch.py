@@ -90,7 +90,9 @@ def run_pairs(
         model.encode_text(text)  # one text for every pair: an unreadable one stops before any work
     ann = _read_annotations(annotations)
     method = _check_method(auto_parse_method) if not use_parse else auto_parse_method
-    found = _find_poses(records) if not use_parse and method == "mediapipe" else {}
+    found = (
+        _find_poses(records) if not use_parse and method == "mediapipe" else _prefetch_poses(model, records)
+    )
     before = _previous_rows(out_dir) if skip_existing else {}
     rows = []
     for i, rec in enumerate(records):
@@ -190,6 +192,24 @@ def _find_poses(records: list) -> dict:
     except ValueError as e:
         raise InferError(str(e).splitlines()[0]) from None
     return found
+
+
+def _prefetch_poses(model: TryOn, records: list) -> dict:
+    """mediapipe's result per person photo that has no keypoint file, all in one mediapipe process (the
+    model reads their pose from it: :func:`tryon.infer.autoparse.auto_keypoints`; one process per photo
+    costs about a second of start-up each). Empty when the model reads no pose, without mediapipe, or
+    when a photo fails: each pair then runs mediapipe on its own and its row reports its own error."""
+    from tryon.infer import autoparse
+
+    if not getattr(model, "reads_pose", False):
+        return {}
+    persons = sorted({str(r.person) for r in records if r.pose is None or not Path(r.pose).is_file()})
+    if not persons or not autoparse.available():
+        return {}
+    try:
+        return dict(zip(persons, autoparse.run_mediapipe([Path(p) for p in persons]), strict=True))
+    except (autoparse.AutoParseError, autoparse.AutoParseUnavailable, ValueError, OSError):
+        return {}
 
 
 def read_pair(
