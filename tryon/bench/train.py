@@ -4,8 +4,8 @@ Measures, in one process, the default architecture (``params.yaml`` as shipped),
 working size (the option VITON's 256x192 photos suggest), the VITON full profile (``profiles/viton_full.yaml``)
 and the full-scale one (``profiles/full.yaml``: 512x512, 6 transformer layers) on the CPU, and on CUDA when
 present; the default
-on a CPU with native bfloat16 twice, float32 and bfloat16 autocast (what training runs there), side by
-side, with their ratio. Inputs are
+on a CPU with native bfloat16 twice, float32 and bfloat16 autocast side by side, with their ratio (what
+``amp`` would give there: 1.39x on one AVX512-BF16 machine, 0.86x on another). Inputs are
 random tensors of the right shapes (the data pipeline is not timed). Prints a table of seconds per
 step (forward = network + loss terms, backward = gradients + optimiser step), samples per second and
 the floating-point work of one step (GFLOP, and GFLOP/s: a step near the cores' limit gets faster only
@@ -261,10 +261,8 @@ def bench_train(reps: int = 3) -> list[dict]:
     for name, p in profiles:
         for dev in devices:
             batch = p.train.batch_size if (dev.type == "cuda" or not name.startswith("full-scale")) else 1
-            # the default profile on CPU: float32 (the step before mixed precision) beside what training runs
-            amps = (
-                (False, True) if name == "default" and runtime.autocast_dtype(dev, p.train.amp) else (None,)
-            )
+            # the default profile: float32 beside mixed precision wherever this device has it (amp on or off)
+            amps = (False, True) if name == "default" and runtime.autocast_dtype(dev, True) else (None,)
             for amp in amps:
                 r = {"architecture": name, "device": dev.type, "batch": batch, "size": p.base.image_size,
                      **time_steps(p, dev, batch, 1 if name.startswith("full-scale") else reps, amp)}  # fmt: skip
