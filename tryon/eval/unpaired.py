@@ -25,7 +25,9 @@ fit over the pairs of the try-on's value on the new garment's and the old garmen
 ``try-on = a * new + b * old + c``, with bootstrap 95% intervals of ``a`` and ``b``. A try-on that takes the
 new garment's shape has ``a`` near 1 and ``b`` near 0; one that keeps the old outline the other way round;
 ``a`` near 0 means the new garment's shape does not reach the try-on at all (a mean disagreement can look
-fair then: every try-on gets an average shape).
+fair then: every try-on gets an average shape). ``follows_bound`` (:func:`flat_mask_bound`) is how far ``a``
+can go: the share of each quantity's variance that the flat garment photo tells at all (on VITON, most of the
+sleeves' reach and little of the hem: how long a top ends up is how it is worn).
 
 **Realism** (``realism_auc``): the classifier two-sample test of :mod:`tryon.eval.realism` between the real
 photos of the test persons and each method's unpaired try-ons (0.5 = the critic cannot tell them apart);
@@ -257,6 +259,74 @@ def follow_figures(rows: dict) -> dict:
     }
 
 
+#: pairs, seed and penalties of :func:`flat_mask_bound` (train pairs, not the test split)
+BOUND_PAIRS = 1000
+#: the flat garment mask's size as :func:`flat_mask_bound` reads it (rows, columns)
+BOUND_MASK = (16, 12)
+
+
+def ridge_r2(
+    x: np.ndarray, y: np.ndarray, fit_share: float = 0.7, lams=(10.0, 100.0, 1000.0), seed: int = 0
+) -> float:
+    """Held-out R² of a ridge regression of ``y`` on ``x``: fitted on the first ``fit_share`` of a seeded
+    shuffle (the penalty chosen among ``lams`` by 5-fold cross-validation inside that share), scored on
+    the rest. NaN with fewer than 20 rows."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(y) < 20:
+        return math.nan
+    order = np.random.default_rng(seed).permutation(len(y))
+    n_fit = int(round(fit_share * len(y)))
+    fit, held = order[:n_fit], order[n_fit:]
+
+    def solve(rows, lam):
+        mu, ym = x[rows].mean(0), y[rows].mean()
+        f = x[rows] - mu
+        w = np.linalg.solve(f.T @ f + lam * np.eye(x.shape[1]), f.T @ (y[rows] - ym))
+        return lambda r: ym + (x[r] - mu) @ w
+
+    folds = np.array_split(fit, 5)
+    cv = {lam: sum(((y[k] - solve(np.setdiff1d(fit, k), lam)(k)) ** 2).sum() for k in folds) for lam in lams}
+    best = min(cv, key=cv.get)
+    resid = y[held] - solve(fit, best)(held)
+    return float(1.0 - (resid**2).mean() / y[held].var())
+
+
+def flat_mask_bound(root, n_pairs: int = BOUND_PAIRS, seed: int = 0) -> dict:
+    """How much of each worn shape quantity the flat garment photo tells (``follows``' ceiling): on
+    ``n_pairs`` random VITON **train** pairs (``train_pairs.txt``), the held-out R² (:func:`ridge_r2`) of the
+    garment's worn value on its owner (:func:`true_shape`) from its flat mask (``cloth-mask`` at
+    :data:`BOUND_MASK`). A try-on that reads only the flat garment can follow the new garment's value with a
+    slope of about this R² at best; the rest of the worn shape (a top's length: how it is worn) is not in
+    the flat photo. ``{quantity: {"r2", "n"}, "pairs", "features"}``."""
+    from PIL import Image
+
+    train = Path(root) / "train"
+    lines = [ln.split() for ln in (Path(root) / "train_pairs.txt").read_text().splitlines() if ln.strip()]
+    pick = np.random.default_rng(seed).choice(len(lines), min(n_pairs, len(lines)), replace=False)
+    xs, ys = [], []
+    for i in sorted(pick):
+        person, cloth = lines[i][0], lines[i][1]
+        try:
+            with Image.open(train / "cloth-mask" / cloth) as im:
+                mask = np.asarray(im.convert("L"), np.float32) / 255.0
+            stem = Path(person).stem
+            s = true_shape(train / "image-parse" / f"{stem}.png", train / "pose" / f"{stem}_keypoints.json")
+        except (OSError, ValueError):
+            continue
+        small = Image.fromarray(mask).resize(BOUND_MASK[::-1], Image.BILINEAR)
+        xs.append(np.asarray(small, np.float64).ravel())
+        ys.append([s[q] for q in SHAPE_FIGURES])
+    x, y = np.array(xs), np.array(ys, float)
+    out: dict = {
+        "pairs": f"{len(x)} random VITON train pairs (seed {seed}); fitted on 70%, scored on 30%",
+        "features": f"the flat garment's mask at {BOUND_MASK[0]}x{BOUND_MASK[1]}, ridge (penalty by 5-fold CV)",
+    }
+    for j, q in enumerate(SHAPE_FIGURES):
+        ok = np.isfinite(y[:, j])
+        out[q] = {"r2": ridge_r2(x[ok], y[ok, j], seed=seed), "n": int(ok.sum())}
+    return out
+
+
 def clean_photos(root) -> list[tuple[str, np.ndarray]]:
     """(id, photo) of every clean VITON test person (``test_clean_ids.txt``), byte-identical repeats once."""
     import hashlib
@@ -352,6 +422,7 @@ def benchmark(
         m["parser"] = str(parser_path)
         m["shape"], ex["shape_rows"] = shape_figures(parser, pairs)
         m["follows"] = follow_figures(ex["shape_rows"])
+        m["follows_bound"] = flat_mask_bound(root)
     else:
         m["shape"] = m["follows"] = f"not computed: no parser checkpoint at {parser_path}"
     if realism and len(pairs) >= 2 * folds:

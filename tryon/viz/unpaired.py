@@ -30,9 +30,16 @@ def shape_table(m: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+#: the row of :func:`follows_table` holding :func:`tryon.eval.unpaired.flat_mask_bound`
+BOUND_ROW = (
+    "bound: R² of the worn value from the flat garment (train pairs; the new slope reaches about this)"
+)
+
+
 def follows_table(m: dict) -> pd.DataFrame:
     """What each method's shape follows (:func:`tryon.eval.unpaired.follow_figures`): per quantity the
-    slopes on the new and on the old garment's value with their 95% intervals, one row per method."""
+    slopes on the new and on the old garment's value with their 95% intervals, one row per method, and
+    the flat garment's bound (``follows_bound``, when the metrics have it) as the last row."""
 
     def cell(r: dict) -> str:
         def one(k: str) -> str:
@@ -43,6 +50,9 @@ def follows_table(m: dict) -> pd.DataFrame:
 
     rows = {name: {q: cell(r) for q, r in qs.items()} | {"n": max(r["n"] for r in qs.values())}
             for name, qs in m["follows"].items()}  # fmt: skip
+    bound = m.get("follows_bound")
+    if isinstance(bound, dict):
+        rows[BOUND_ROW] = {q: f"R² {b['r2']:.2f}" for q, b in bound.items() if isinstance(b, dict)}
     return pd.DataFrame(rows).T
 
 
