@@ -260,7 +260,7 @@ def test_run_trains_saves_and_writes_metrics(tmp_path):
     for row in fair["rows"].values():
         assert row["epe_px"] >= 0 and 0 <= row["warp_mask_iou"] <= 1
     assert len(res["ablation"]["trunk_fit"].history) == 2
-    assert m["precision"] == runtime.precision_text("cpu", True)  # 04_warp.amp on by default
+    assert m["precision"] == runtime.precision_text("cpu", p.warp.amp) == "float32 (amp off)"  # the default
     p_off = _params(steps=1, batch_size=2, lambda_vgg=0.0, d_model=32, n_layers=1, n_heads=2, base_channels=8,
                     ablation_trunk=False)  # fmt: skip
     off = run(p_off, root=tmp_path / "off", train_set=data, test_set=data[:2], device="cpu", progress=False)

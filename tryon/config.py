@@ -115,7 +115,7 @@ class EncodeConfig:
 class ContourConfig:
     """Stage 03_contour: pretrain text MLP + contour generator."""
 
-    steps: int = _f(3000, ge=1, doc="training steps")
+    steps: int = _f(2000, ge=1, doc="training steps")
     batch_size: int = _f(4, ge=1)
     lr: float = _f(1e-3, gt=0)
     base_channels: int = _f(16, ge=1, doc="first encoder width (16-32-64-128-256 in the method)")
@@ -132,7 +132,7 @@ class ContourConfig:
         True, doc="feed the pose map (arm and torso bones, tryon.data.pose) to the contour generator"
     )
     amp: bool = _f(
-        True, doc="mixed precision: float16 on CUDA, bfloat16 on a CPU with native bfloat16, else float32"
+        False, doc="mixed precision: float16 on CUDA, bfloat16 on a CPU with native bfloat16; off: float32"
     )
 
 
@@ -153,7 +153,7 @@ class WarpConfig:
     contour_source: Literal["generated", "ground_truth", "trunk"] = _f(
         "ground_truth", doc="person side of the warp in training: GT or stage-03 contour, or the trunk map"
     )
-    steps: int = _f(640, ge=1, doc="training steps")
+    steps: int = _f(280, ge=1, doc="training steps")
     batch_size: int = _f(8, ge=1)
     lr: float = _f(1e-3, gt=0)
     lr_schedule: Literal["constant", "cosine"] = _f("cosine", doc="cosine = anneal to 0 over the steps")
@@ -165,14 +165,14 @@ class WarpConfig:
     ablation_trunk: bool = _f(
         True, doc="also train a trunk-map-guided warp (same steps, seed, data): 06's fair ablation"
     )
-    amp: bool = _f(True, doc="mixed precision as 03_contour.amp, the trunk-guided ablation warp too")
+    amp: bool = _f(False, doc="mixed precision as 03_contour.amp, the trunk-guided ablation warp too")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Stage 05_train: end-to-end training of the full try-on network."""
 
-    steps: int = _f(300, ge=1)
+    steps: int = _f(120, ge=1)
     batch_size: int = _f(4, ge=1)
     lr: float = _f(1e-3, gt=0)
     weight_decay: float = _f(5e-4, ge=0)
@@ -189,7 +189,7 @@ class TrainConfig:
         1.0, ge=0, doc="pixel L1 of the contour to the GT contour image (departure, as in 03)"
     )
     lambda_smooth: float = _f(0.1, ge=0, doc="flow smoothness on real pairs (no GT flow; departure)")
-    real_steps: int = _f(600, ge=0, doc="steps of the real / mixed phase after the synthetic one")
+    real_steps: int = _f(240, ge=0, doc="steps of the real / mixed phase after the synthetic one")
     real_fraction: float = _f(0.25, gt=0, le=1, doc="real share of each batch in that phase")
     real_lr: float = _f(5e-4, gt=0, doc="learning rate of that phase (cosine-annealed to 0)")
     real_max_pairs: int = _f(
@@ -249,10 +249,10 @@ class TrainConfig:
         doc="a model.pt to go on training (its weights, vocabulary; no synthetic phase); '' = off",
     )
     ablation_steps: int = _f(
-        100, ge=0, doc="steps of each trained ablation row (synthetic, same init/seed/schedule); 0 = none"
+        50, ge=0, doc="steps of each trained ablation row (synthetic, same init/seed/schedule); 0 = none"
     )
     amp: bool = _f(
-        True, doc="mixed precision: float16 on CUDA, bfloat16 on a CPU with native bfloat16, else float32"
+        False, doc="mixed precision: float16 on CUDA, bfloat16 on a CPU with native bfloat16; off: float32"
     )
     resume: bool = _f(False)
     checkpoint_every: int = _f(100, ge=1)
@@ -273,10 +273,10 @@ class EvaluateConfig:
         "../shared/data/vton-samples", doc="VITON-HD / Dress Code samples (flat layout) scored as real.*"
     )
     viton_max_pairs: int = _f(
-        500, ge=0, doc="VITON benchmark: test ids scored, evenly spaced over the 2,032; 0 = all"
+        200, ge=0, doc="VITON benchmark: test ids scored, evenly spaced over the 2,032; 0 = all"
     )
     unpaired_max_pairs: int = _f(
-        150, ge=0, doc="VITON unpaired figures: clean test pairs scored, evenly spaced over the 457; 0 = all"
+        60, ge=0, doc="VITON unpaired figures: clean test pairs scored, evenly spaced over the 457; 0 = all"
     )
     parser: str = _f(
         "models/parser.pt",
