@@ -195,3 +195,10 @@ def test_follows_table_shows_the_flat_garments_bound():
     t = follows_table({"follows": {"model": {"hem": f}}, "follows_bound": bound})
     assert list(t.index) == ["model", BOUND_ROW] and t.loc[BOUND_ROW, "hem"] == "R² 0.02"
     assert list(follows_table({"follows": {"model": {"hem": f}}}).index) == ["model"]  # older metrics
+
+
+def test_flat_mask_bound_with_no_readable_pair_is_nan_not_an_error(tmp_path):
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train_pairs.txt").write_text("a_0.jpg a_1.jpg\n")  # its files are missing
+    b = U.flat_mask_bound(tmp_path)
+    assert b["pairs"].startswith("0 random") and all(math.isnan(b[q]["r2"]) for q in U.SHAPE_FIGURES)

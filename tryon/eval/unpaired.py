@@ -259,7 +259,7 @@ def follow_figures(rows: dict) -> dict:
     }
 
 
-#: pairs, seed and penalties of :func:`flat_mask_bound` (train pairs, not the test split)
+#: VITON train pairs :func:`flat_mask_bound` reads (never the test split)
 BOUND_PAIRS = 1000
 #: the flat garment mask's size as :func:`flat_mask_bound` reads it (rows, columns)
 BOUND_MASK = (16, 12)
@@ -316,7 +316,8 @@ def flat_mask_bound(root, n_pairs: int = BOUND_PAIRS, seed: int = 0) -> dict:
         small = Image.fromarray(mask).resize(BOUND_MASK[::-1], Image.BILINEAR)
         xs.append(np.asarray(small, np.float64).ravel())
         ys.append([s[q] for q in SHAPE_FIGURES])
-    x, y = np.array(xs), np.array(ys, float)
+    n_px = BOUND_MASK[0] * BOUND_MASK[1]
+    x, y = np.array(xs).reshape(len(xs), n_px), np.array(ys, float).reshape(len(ys), len(SHAPE_FIGURES))
     out: dict = {
         "pairs": f"{len(x)} random VITON train pairs (seed {seed}); fitted on 70%, scored on 30%",
         "features": f"the flat garment's mask at {BOUND_MASK[0]}x{BOUND_MASK[1]}, ridge (penalty by 5-fold CV)",
